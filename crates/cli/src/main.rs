@@ -1,0 +1,246 @@
+//! `cordon`: run a program under the sandbox, or check a profile.
+//!
+//! Exit status: the command's own status (128 + signal when it was killed); 125 when cordon
+//! itself fails (bad option, invalid profile, kernel feature missing); 126 when the command
+//! cannot be executed; 127 when it is not found.
+
+use std::ffi::OsString;
+use std::fs::OpenOptions;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use cordon_policy::{Action, Category, PolicyBuilder, Variables};
+use cordon_supervisor::Config;
+
+/// Exit status for cordon's own failures.
+const EXIT_CORDON: u8 = 125;
+
+#[derive(Parser)]
+#[command(name = "cordon", version, about = "Run an untrusted program in a race-free sandbox")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run COMMAND under the policy; exits with COMMAND's status.
+    Run(RunArgs),
+    /// Validate profiles and report errors as FILE:LINE:COLUMN.
+    Check {
+        /// Profile files to validate.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A TOML profile file, or builtin:NAME (repeatable). Without any, builtin:default applies.
+    #[arg(long, value_name = "FILE")]
+    profile: Vec<String>,
+    /// Allow reading paths matching PATTERN (glob on canonical absolute paths).
+    #[arg(long, value_name = "PATTERN")]
+    allow_read: Vec<String>,
+    /// Deny reading paths matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_read: Vec<String>,
+    /// Allow reading paths matching PATTERN and log each access.
+    #[arg(long, value_name = "PATTERN")]
+    audit_read: Vec<String>,
+    /// Allow writing to existing files matching PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    allow_write: Vec<String>,
+    /// Deny writing to files matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_write: Vec<String>,
+    /// Allow writing to files matching PATTERN and log each access.
+    #[arg(long, value_name = "PATTERN")]
+    audit_write: Vec<String>,
+    /// Allow creating files matching PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    allow_create: Vec<String>,
+    /// Deny creating files matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_create: Vec<String>,
+    /// Allow creating files matching PATTERN and log each creation.
+    #[arg(long, value_name = "PATTERN")]
+    audit_create: Vec<String>,
+    /// Make paths matching PATTERN, and everything below them, look nonexistent (ENOENT).
+    #[arg(long, value_name = "PATTERN")]
+    hide: Vec<String>,
+    /// Set a category's default action, e.g. read=deny.
+    #[arg(long = "default", value_name = "CATEGORY=ACTION")]
+    defaults: Vec<String>,
+    /// Write a JSON-lines audit log of every deny, audit and hide decision to FILE.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Do not print denial lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Start COMMAND in a new session even when stdin is a terminal.
+    #[arg(long)]
+    new_session: bool,
+    /// Keep inherited file descriptor N open in the sandbox (repeatable).
+    #[arg(long, value_name = "N")]
+    keep_fd: Vec<i32>,
+    /// Start COMMAND with an empty environment.
+    #[arg(long)]
+    clean_env: bool,
+    /// The command to run and its arguments.
+    #[arg(required = true, last = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+/// The rule options, in the order their arguments are matched against command-line indices.
+const RULE_OPTIONS: &[(&str, &str, Action, Category)] = &[
+    ("allow_read", "--allow-read", Action::Allow, Category::Read),
+    ("deny_read", "--deny-read", Action::Deny, Category::Read),
+    ("audit_read", "--audit-read", Action::Audit, Category::Read),
+    ("allow_write", "--allow-write", Action::Allow, Category::Write),
+    ("deny_write", "--deny-write", Action::Deny, Category::Write),
+    ("audit_write", "--audit-write", Action::Audit, Category::Write),
+    ("allow_create", "--allow-create", Action::Allow, Category::Create),
+    ("deny_create", "--deny-create", Action::Deny, Category::Create),
+    ("audit_create", "--audit-create", Action::Audit, Category::Create),
+];
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(EXIT_CORDON) } else { ExitCode::SUCCESS };
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(EXIT_CORDON);
+        }
+    };
+    match cli.command {
+        Command::Check { files } => check(&files),
+        Command::Run(args) => {
+            let run_matches = matches.subcommand_matches("run").expect("clap matched the run subcommand");
+            run(args, run_matches)
+        }
+    }
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        match cordon_policy::check_profile(file, Variables::from_process()) {
+            Ok(()) => println!("{}: ok", file.display()),
+            Err(error) => {
+                eprintln!("{error}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run(args: RunArgs, matches: &ArgMatches) -> ExitCode {
+    let config = match build_config(args, matches) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("cordon: {message}");
+            return ExitCode::from(EXIT_CORDON);
+        }
+    };
+    match cordon_supervisor::run(config) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(error) => {
+            eprintln!("cordon: {error}");
+            ExitCode::from(error.exit_code().clamp(0, 255) as u8)
+        }
+    }
+}
+
+fn build_config(args: RunArgs, matches: &ArgMatches) -> Result<Config, String> {
+    let mut builder = PolicyBuilder::new(Variables::from_process());
+    if args.profile.is_empty() {
+        builder.load_builtin("default").map_err(|e| e.to_string())?;
+    }
+    for profile in &args.profile {
+        builder.load_profile_arg(profile).map_err(|e| e.to_string())?;
+    }
+    for default in &args.defaults {
+        let (category, action) = parse_default(default)?;
+        builder.set_default(category, action);
+    }
+    for (action, category, pattern, option) in rules_in_order(matches) {
+        builder.add_rule(action, category, &pattern, option).map_err(|e| e.to_string())?;
+    }
+    for pattern in &args.hide {
+        builder.add_hide(pattern, "--hide").map_err(|e| e.to_string())?;
+    }
+    let policy = builder.build().map_err(|e| e.to_string())?;
+    for &fd in &args.keep_fd {
+        if fd < 3 || !fd_is_open(fd) {
+            return Err(format!("--keep-fd {fd}: not an open file descriptor above 2"));
+        }
+    }
+    let log = match &args.log {
+        Some(path) => Some(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|error| format!("--log {}: cannot open for appending: {error}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut keep_fds = args.keep_fd.clone();
+    keep_fds.sort_unstable();
+    keep_fds.dedup();
+    Ok(Config {
+        policy,
+        command: args.command,
+        log,
+        quiet: args.quiet,
+        new_session: args.new_session,
+        keep_fds,
+        clean_env: args.clean_env,
+    })
+}
+
+/// The rule options as (action, category, pattern, option name), in command-line order, so
+/// that "the last matching rule wins" refers to the order the user typed them in.
+fn rules_in_order(matches: &ArgMatches) -> Vec<(Action, Category, String, &'static str)> {
+    let mut rules = Vec::new();
+    for &(id, option, action, category) in RULE_OPTIONS {
+        let (Some(indices), Some(values)) = (matches.indices_of(id), matches.get_many::<String>(id)) else { continue };
+        for (index, value) in indices.zip(values) {
+            rules.push((index, action, category, value.clone(), option));
+        }
+    }
+    rules.sort_by_key(|rule| rule.0);
+    rules.into_iter().map(|(_, action, category, pattern, option)| (action, category, pattern, option)).collect()
+}
+
+fn parse_default(text: &str) -> Result<(Category, Action), String> {
+    let (category, action) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--default {text:?}: expected CATEGORY=ACTION, e.g. read=deny"))?;
+    let category: Category = category.parse().map_err(|_| format!("--default {text:?}: unknown category {category:?}"))?;
+    let action: Action = action.parse().map_err(|_| format!("--default {text:?}: unknown action {action:?}; expected allow, deny, audit or kill"))?;
+    Ok((category, action))
+}
+
+fn fd_is_open(fd: i32) -> bool {
+    std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok()
+}

@@ -1,0 +1,144 @@
+//! The compiled policy and its per-access decisions.
+
+use std::cell::Cell;
+
+use globset::{Candidate, GlobSet, GlobSetBuilder};
+
+use crate::builder::Compiled;
+use crate::error::PolicyError;
+use crate::names::{Action, Category};
+use crate::origin::RuleOrigin;
+
+/// The action for one access and the rule that decided it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision<'a> {
+    pub action: Action,
+    pub origin: &'a RuleOrigin,
+}
+
+/// An immutable policy, built by [`crate::PolicyBuilder`].
+#[derive(Debug)]
+pub struct Policy {
+    /// Every rule's origin; the first entries are the defaults, in [`Category::ALL`] order.
+    origins: Vec<RuleOrigin>,
+    hide: Matcher,
+    /// Origin index of each hide pattern, in order.
+    hide_origins: Vec<usize>,
+    /// Per category, in [`Category::ALL`] order.
+    categories: Vec<CategoryRules>,
+}
+
+#[derive(Debug)]
+struct CategoryRules {
+    default: Action,
+    /// Action and origin index of each rule, in rule order.
+    rules: Vec<(Action, usize)>,
+    matcher: Matcher,
+}
+
+/// All globs of a list of rules, compiled into one set.
+#[derive(Debug)]
+struct Matcher {
+    set: GlobSet,
+    /// For each glob in the set, the index of the rule it belongs to.
+    rule_of_glob: Vec<usize>,
+}
+
+thread_local! {
+    /// Reused buffer for the indices of matching globs, so that matching does not allocate.
+    static MATCHES: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
+}
+
+impl Matcher {
+    fn new<'a>(rules: impl Iterator<Item = &'a Compiled>, what: &str) -> Result<Self, PolicyError> {
+        let mut builder = GlobSetBuilder::new();
+        let mut rule_of_glob = Vec::new();
+        for (rule, compiled) in rules.enumerate() {
+            for glob in &compiled.globs {
+                builder.add(glob.clone());
+                rule_of_glob.push(rule);
+            }
+        }
+        let set = builder
+            .build()
+            .map_err(|error| PolicyError::Compile { what: what.to_owned(), error })?;
+        Ok(Matcher { set, rule_of_glob })
+    }
+
+    /// Returns the index of the last rule with a glob that matches `path`.
+    fn last_match(&self, path: &[u8]) -> Option<usize> {
+        if self.set.is_empty() {
+            return None;
+        }
+        let candidate = Candidate::from_bytes(path);
+        MATCHES.with(|cell| {
+            let mut matches = cell.take();
+            self.set.matches_candidate_into(&candidate, &mut matches);
+            let last = matches.iter().map(|&glob| self.rule_of_glob[glob]).max();
+            cell.set(matches);
+            last
+        })
+    }
+}
+
+impl Policy {
+    pub(crate) fn new(
+        origins: Vec<RuleOrigin>,
+        hide: &[Compiled],
+        rules: &[Vec<(Action, Compiled)>],
+        defaults: &[Action],
+    ) -> Result<Self, PolicyError> {
+        let hide_origins = hide.iter().map(|compiled| compiled.origin).collect();
+        let hide = Matcher::new(hide.iter(), "hide")?;
+        let mut categories = Vec::with_capacity(Category::ALL.len());
+        for category in Category::ALL {
+            let category_rules = &rules[category.index()];
+            let matcher = Matcher::new(category_rules.iter().map(|(_, c)| c), category.name())?;
+            categories.push(CategoryRules {
+                default: defaults[category.index()],
+                rules: category_rules.iter().map(|(action, c)| (*action, c.origin)).collect(),
+                matcher,
+            });
+        }
+        Ok(Policy { origins, hide, hide_origins, categories })
+    }
+
+    /// Decides an access of `category` to a canonical absolute path or a reserved form such
+    /// as `pipe:[1234]`. The last matching rule wins; without a match the default applies.
+    ///
+    /// Hide patterns are not consulted here; callers check [`Policy::hidden`] first.
+    pub fn decide(&self, category: Category, path: &[u8]) -> Decision<'_> {
+        let rules = &self.categories[category.index()];
+        match rules.matcher.last_match(path) {
+            Some(rule) => {
+                let (action, origin) = rules.rules[rule];
+                Decision { action, origin: &self.origins[origin] }
+            }
+            None => Decision { action: rules.default, origin: &self.origins[category.index()] },
+        }
+    }
+
+    /// Returns the origin of a hide pattern that matches the path itself.
+    ///
+    /// Only the path is tested, not its ancestors: the supervisor tests each component of a
+    /// path walk, which hides everything below a hidden directory.
+    pub fn hidden(&self, path: &[u8]) -> Option<&RuleOrigin> {
+        let rule = self.hide.last_match(path)?;
+        Some(&self.origins[self.hide_origins[rule]])
+    }
+
+    /// Whether any hide pattern exists.
+    pub fn has_hide_rules(&self) -> bool {
+        !self.hide_origins.is_empty()
+    }
+
+    /// Whether `category` has any rule besides its default.
+    pub fn has_rules(&self, category: Category) -> bool {
+        !self.categories[category.index()].rules.is_empty()
+    }
+
+    /// The action for accesses of `category` that no rule matches.
+    pub fn default_action(&self, category: Category) -> Action {
+        self.categories[category.index()].default
+    }
+}

@@ -1,0 +1,250 @@
+//! The calling thread of a notification: its procfs handle, credentials, memory and the
+//! credentials a worker adopts to act on its behalf.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use cordon_sys::{creds, fs, process};
+
+/// Maximum length of a path argument including its terminating NUL (`PATH_MAX`).
+pub const PATH_MAX: usize = libc::PATH_MAX as usize;
+
+/// Identity and credentials of a sandboxed thread, read from `/proc/TID/status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub ruid: u32,
+    pub euid: u32,
+    pub fsuid: u32,
+    pub rgid: u32,
+    pub egid: u32,
+    pub fsgid: u32,
+    pub groups: Vec<u32>,
+    pub effective_caps: u64,
+    pub umask: u32,
+}
+
+/// A thread that sent a notification, pinned by a handle on its `/proc/TID` directory.
+pub struct Caller {
+    pub tid: libc::pid_t,
+    pub tgid: libc::pid_t,
+    /// `/proc/TID`, opened before the notification was validated: every later lookup of the
+    /// thread's root, cwd, fds and status goes through it, so a recycled pid cannot redirect it.
+    pub proc_dir: OwnedFd,
+    pub credentials: Credentials,
+}
+
+impl Caller {
+    /// Opens the thread's procfs directory and reads its status. The caller must check
+    /// `SECCOMP_IOCTL_NOTIF_ID_VALID` afterwards before trusting anything read here.
+    pub fn open(tid: libc::pid_t) -> io::Result<Caller> {
+        let path = format!("/proc/{tid}\0");
+        let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let proc_dir = fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
+        let status = read_small_file(proc_dir.as_fd(), c"status")?;
+        let (tgid, credentials) = parse_status(&status).ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
+        Ok(Caller { tid, tgid, proc_dir, credentials })
+    }
+
+    /// Whether the thread has a controlling terminal, and its device number.
+    pub fn controlling_tty(&self) -> io::Result<Option<u64>> {
+        let stat = read_small_file(self.proc_dir.as_fd(), c"stat")?;
+        // The command name (field 2) is in parentheses and may contain spaces; fields after
+        // the last ')' are: state, ppid, pgrp, session, tty_nr.
+        let close = stat.iter().rposition(|&b| b == b')').ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
+        let rest = String::from_utf8_lossy(&stat[close + 1..]);
+        let tty: i64 = rest.split_whitespace().nth(4).and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok((tty != 0).then_some(tty as u64))
+    }
+}
+
+fn read_small_file(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let fd = fs::openat(dir, name, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+    let mut contents = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let count = process::read_fd(fd.as_fd(), &mut chunk)?;
+        if count == 0 {
+            return Ok(contents);
+        }
+        contents.extend_from_slice(&chunk[..count]);
+    }
+}
+
+/// Extracts the thread group id and credentials from `/proc/TID/status` text.
+fn parse_status(status: &[u8]) -> Option<(libc::pid_t, Credentials)> {
+    let text = std::str::from_utf8(status).ok()?;
+    let mut tgid = None;
+    let (mut uids, mut gids, mut groups, mut caps, mut umask) = (None, None, Vec::new(), None, None);
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+        match key {
+            "Tgid" => tgid = value.parse().ok(),
+            "Uid" => uids = parse_four(value),
+            "Gid" => gids = parse_four(value),
+            "Groups" => groups = value.split_whitespace().filter_map(|g| g.parse().ok()).collect(),
+            "CapEff" => caps = u64::from_str_radix(value, 16).ok(),
+            "Umask" => umask = u32::from_str_radix(value, 8).ok(),
+            _ => {}
+        }
+    }
+    let (uids, gids) = (uids?, gids?);
+    let credentials = Credentials {
+        ruid: uids[0],
+        euid: uids[1],
+        fsuid: uids[3],
+        rgid: gids[0],
+        egid: gids[1],
+        fsgid: gids[3],
+        groups,
+        effective_caps: caps?,
+        umask: umask?,
+    };
+    Some((tgid?, credentials))
+}
+
+fn parse_four(value: &str) -> Option<[u32; 4]> {
+    let mut ids = value.split_whitespace().map(|v| v.parse::<u32>());
+    Some([ids.next()?.ok()?, ids.next()?.ok()?, ids.next()?.ok()?, ids.next()?.ok()?])
+}
+
+/// Why a string argument could not be copied out of the caller.
+#[derive(Debug)]
+pub enum CopyError {
+    /// The address is not readable: `EFAULT`.
+    Fault,
+    /// No NUL within `PATH_MAX` bytes: `ENAMETOOLONG`.
+    TooLong,
+    /// The supervisor may not read the caller's memory (a non-dumpable process).
+    Denied(io::Error),
+}
+
+/// Copies a NUL-terminated path out of the caller's memory, exactly once, page by page so
+/// that a string ending just before unmapped memory is still read.
+pub fn read_path(tid: libc::pid_t, address: u64) -> Result<Vec<u8>, CopyError> {
+    const PAGE: u64 = 4096;
+    let mut path = Vec::with_capacity(256);
+    let mut cursor = address;
+    while path.len() < PATH_MAX {
+        let page_left = (PAGE - cursor % PAGE) as usize;
+        let want = page_left.min(PATH_MAX - path.len());
+        let mut chunk = [0u8; PAGE as usize];
+        let count = match process::read_memory(tid, cursor, &mut chunk[..want]) {
+            Ok(0) => return Err(CopyError::Fault),
+            Ok(count) => count,
+            Err(error) if error.raw_os_error() == Some(libc::EFAULT) => return Err(CopyError::Fault),
+            Err(error) => return Err(CopyError::Denied(error)),
+        };
+        if let Some(end) = chunk[..count].iter().position(|&b| b == 0) {
+            path.extend_from_slice(&chunk[..end]);
+            return Ok(path);
+        }
+        path.extend_from_slice(&chunk[..count]);
+        cursor += count as u64;
+    }
+    Err(CopyError::TooLong)
+}
+
+/// Copies `length` bytes of a structure argument out of the caller.
+pub fn read_struct(tid: libc::pid_t, address: u64, length: usize) -> Result<Vec<u8>, CopyError> {
+    let mut buffer = vec![0u8; length];
+    match process::read_memory(tid, address, &mut buffer) {
+        Ok(count) if count == length => Ok(buffer),
+        Ok(_) => Err(CopyError::Fault),
+        Err(error) if error.raw_os_error() == Some(libc::EFAULT) => Err(CopyError::Fault),
+        Err(error) => Err(CopyError::Denied(error)),
+    }
+}
+
+/// The worker's own credentials, captured once per worker thread and restored after each call.
+pub struct Own {
+    fsuid: u32,
+    fsgid: u32,
+    groups: Vec<u32>,
+    caps: creds::Capabilities,
+    umask: u32,
+}
+
+impl Own {
+    pub fn capture() -> io::Result<Own> {
+        let (_, euid, _, egid) = creds::ids();
+        let groups = own_groups()?;
+        let caps = creds::capabilities()?;
+        Ok(Own { fsuid: euid, fsgid: egid, groups, caps, umask: 0o022 })
+    }
+}
+
+fn own_groups() -> io::Result<Vec<u32>> {
+    let status = std::fs::read_to_string("/proc/thread-self/status")?;
+    Ok(status
+        .lines()
+        .find_map(|line| line.strip_prefix("Groups:"))
+        .map(|groups| groups.split_whitespace().filter_map(|g| g.parse().ok()).collect())
+        .unwrap_or_default())
+}
+
+/// The caller's credentials adopted by a worker thread; dropping it restores the worker's own.
+pub struct Adopted<'a> {
+    own: &'a mut Own,
+    changed: bool,
+}
+
+/// Makes the calling worker thread act with `caller`'s fsuid, fsgid, groups, effective
+/// capabilities (never more than the worker has) and umask. Fails closed: when the worker
+/// cannot take on an identity (an unprivileged supervisor and a caller with other ids), the
+/// call is refused rather than performed with the supervisor's identity.
+pub fn adopt<'a>(own: &'a mut Own, caller: &Credentials) -> io::Result<Adopted<'a>> {
+    if own.umask != caller.umask {
+        creds::set_umask(caller.umask);
+        own.umask = caller.umask;
+    }
+    let same = caller.fsuid == own.fsuid
+        && caller.fsgid == own.fsgid
+        && caller.groups == own.groups
+        && caller.effective_caps == own.caps.effective;
+    if same {
+        return Ok(Adopted { own, changed: false });
+    }
+    let adopted = Adopted { own, changed: true };
+    if caller.groups != adopted.own.groups {
+        creds::set_groups(&caller.groups)?;
+    }
+    if !creds::set_fsgid(caller.fsgid) || !creds::set_fsuid(caller.fsuid) {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    }
+    // Changing fsuid away from 0 clears the file-system capabilities from the effective set;
+    // set it explicitly to what the caller has, bounded by what the worker may hold.
+    let caps = creds::Capabilities {
+        effective: caller.effective_caps & adopted.own.caps.permitted,
+        ..adopted.own.caps
+    };
+    creds::set_capabilities(caps)?;
+    Ok(adopted)
+}
+
+impl Drop for Adopted<'_> {
+    fn drop(&mut self) {
+        if !self.changed {
+            return;
+        }
+        let own = &*self.own;
+        let restored = creds::set_fsuid(own.fsuid)
+            && creds::set_fsgid(own.fsgid)
+            && creds::set_groups(&own.groups).is_ok()
+            && creds::set_capabilities(own.caps).is_ok();
+        if !restored {
+            // A worker that cannot return to its own identity would serve the next caller with
+            // the wrong one; stopping the supervisor kills the sandbox, which fails closed.
+            tracing::error!("worker could not restore its credentials; stopping the sandbox");
+            std::process::abort();
+        }
+    }
+}
+
+/// Borrowed handle helper for call sites that need the caller's proc dir.
+impl AsFd for Caller {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.proc_dir.as_fd()
+    }
+}

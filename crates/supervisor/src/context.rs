@@ -1,0 +1,31 @@
+//! State shared by the tracer, the workers and the signal thread.
+
+use std::os::fd::OwnedFd;
+
+use cordon_policy::Policy;
+
+use crate::members::Members;
+use crate::report::Reporter;
+
+/// The terminal cordon was started on, which the sandbox may reopen as `/dev/tty`.
+pub struct Terminal {
+    pub rdev: u64,
+    pub fd: OwnedFd,
+}
+
+pub struct Context {
+    pub policy: Policy,
+    pub members: Members,
+    pub reporter: Reporter,
+    pub terminal: Option<Terminal>,
+}
+
+impl Context {
+    /// Kills every process of the sandbox (a `kill` rule matched, or the sandbox must end).
+    pub fn kill_sandbox(&self) {
+        for tid in self.members.snapshot() {
+            // ESRCH only means the thread is already gone.
+            let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,1434 @@
+//! The static seccomp filter: a verdict for every x86_64 system call number, assembled into a
+//! classic BPF program that dispatches on the number with a binary search.
+//!
+//! Verdicts that do not depend on arguments are decided from `arch` and `nr` alone, so the
+//! kernel's seccomp action cache can skip the filter for allowed calls. Only the `ArgCheck`
+//! leaves load an argument.
+
+use std::ops::RangeInclusive;
+
+use cordon_sys::bpf::{self, jump, sock_filter, stmt};
+
+/// The static filter's action for one system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Runs the call (`SECCOMP_RET_ALLOW`).
+    Allow,
+    /// Sends a notification to the supervisor, which emulates the call
+    /// (`SECCOMP_RET_USER_NOTIF`). Without a listener the kernel fails the call with `ENOSYS`.
+    Notify,
+    /// Fails the call with this errno without running it (`SECCOMP_RET_ERRNO`).
+    Errno(i32),
+    /// Decides by one flags argument, see [`ArgRule`].
+    ArgCheck(ArgRule),
+}
+
+/// A check on one `int`-width flags argument: the call fails with `errno` when the low 32 bits
+/// of argument `arg_index` contain any bit of `denied_flags`, and runs otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgRule {
+    /// Argument position, 0 to 5.
+    pub arg_index: u32,
+    /// Flag bits that make the call fail.
+    pub denied_flags: u32,
+    /// Errno returned when a denied flag is set.
+    pub errno: i32,
+}
+
+/// One row of the system call table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Syscall {
+    /// Number in the x86_64 64-bit ABI (`arch/x86/entry/syscalls/syscall_64.tbl`).
+    pub number: i64,
+    /// Name without the `sys_` prefix, as in the kernel's table.
+    pub name: &'static str,
+    /// The static filter's action for the call.
+    pub verdict: Verdict,
+}
+
+/// Errors found while assembling the filter. Each one means the table or the assembler is wrong.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("seccomp filter has {len} instructions, but the kernel accepts at most {max}")]
+    TooLong { len: usize, max: usize },
+    #[error(
+        "seccomp filter instruction {index} jumps to instruction {target}, \
+         outside the program of {len} instructions"
+    )]
+    JumpOutOfRange {
+        index: usize,
+        target: u64,
+        len: usize,
+    },
+    #[error("seccomp filter does not end with a return instruction")]
+    NoFinalReturn,
+    #[error(
+        "system call {syscall} has errno {errno}, outside the range 1..=4095 seccomp can return"
+    )]
+    InvalidErrno { syscall: &'static str, errno: i32 },
+    #[error("system call {syscall} checks argument {index}, but arguments are numbered 0 to 5")]
+    InvalidArgIndex { syscall: &'static str, index: u32 },
+}
+
+/// The highest system call number of Linux 6.18 on x86_64 (`file_setattr`).
+pub const MAX_SYSCALL: i64 = 469;
+
+/// Numbers below [`MAX_SYSCALL`] that x86_64 leaves unassigned, because new system calls take
+/// the next number shared by all architectures, from 424 on. They give `ENOSYS`.
+pub const UNASSIGNED: RangeInclusive<i64> = 337..=423;
+
+/// The system calls whose verdict is [`Verdict::Notify`].
+pub const NOTIFIED: &[i64] = &[
+    libc::SYS_open,
+    libc::SYS_creat,
+    libc::SYS_openat,
+    libc::SYS_openat2,
+];
+
+/// The largest errno the kernel passes through `SECCOMP_RET_ERRNO` (`MAX_ERRNO`).
+const MAX_ERRNO: i32 = 4095;
+
+/// `BPF_CLASS()` and `BPF_OP()` of `linux/filter.h`, as masks.
+const BPF_CLASS_MASK: u32 = 0x07;
+const BPF_OP_MASK: u32 = 0xf0;
+
+/// The namespace flags that `clone` can carry. A new user namespace gives the sandbox
+/// capabilities over mounts and the other namespaces, with which it could rearrange the file
+/// tree that the policy's paths name.
+const CLONE_NAMESPACE_FLAGS: u32 = (libc::CLONE_NEWNS
+    | libc::CLONE_NEWCGROUP
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUSER
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET) as u32;
+
+/// `clone` fails with `EPERM` for namespace flags and for `CLONE_UNTRACED`, which creates a
+/// child that the tracer's automatic attach does not follow. The kernel reads the flags through
+/// `lower_32_bits()`, so the high half cannot carry a flag past this check.
+const CLONE_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    arg_index: 0,
+    denied_flags: libc::CLONE_UNTRACED as u32 | CLONE_NAMESPACE_FLAGS,
+    errno: libc::EPERM,
+});
+
+/// `unshare` fails with `EPERM` for namespace flags, including `CLONE_NEWTIME`, which `clone`
+/// cannot express because its low byte is the exit signal. The kernel reads all 64 bits of the
+/// flags but rejects unknown bits with `EINVAL`, and every namespace flag is in the low half.
+const UNSHARE_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    arg_index: 0,
+    denied_flags: CLONE_NAMESPACE_FLAGS | libc::CLONE_NEWTIME as u32,
+    errno: libc::EPERM,
+});
+
+const ALLOW: Verdict = Verdict::Allow;
+const NOTIFY: Verdict = Verdict::Notify;
+const EPERM: Verdict = Verdict::Errno(libc::EPERM);
+const ENOSYS: Verdict = Verdict::Errno(libc::ENOSYS);
+
+const fn row(number: i64, name: &'static str, verdict: Verdict) -> Syscall {
+    Syscall {
+        number,
+        name,
+        verdict,
+    }
+}
+
+/// Every x86_64 system call of Linux 6.18, in number order, with a comment on each row that is
+/// not allowed. Numbers 0 to 450 match `asm/unistd_64.h` of Linux 6.1. The later ones come from
+/// the kernel's `arch/x86/entry/syscalls/syscall_64.tbl`.
+pub static SYSCALLS: &[Syscall] = &[
+    row(0, "read", ALLOW),
+    row(1, "write", ALLOW),
+    row(2, "open", NOTIFY), // the supervisor checks the path and performs the open
+    row(3, "close", ALLOW),
+    row(4, "stat", ALLOW),
+    row(5, "fstat", ALLOW),
+    row(6, "lstat", ALLOW),
+    row(7, "poll", ALLOW),
+    row(8, "lseek", ALLOW),
+    row(9, "mmap", ALLOW),
+    row(10, "mprotect", ALLOW),
+    row(11, "munmap", ALLOW),
+    row(12, "brk", ALLOW),
+    row(13, "rt_sigaction", ALLOW),
+    row(14, "rt_sigprocmask", ALLOW),
+    row(15, "rt_sigreturn", ALLOW),
+    row(16, "ioctl", ALLOW),
+    row(17, "pread64", ALLOW),
+    row(18, "pwrite64", ALLOW),
+    row(19, "readv", ALLOW),
+    row(20, "writev", ALLOW),
+    row(21, "access", ALLOW),
+    row(22, "pipe", ALLOW),
+    row(23, "select", ALLOW),
+    row(24, "sched_yield", ALLOW),
+    row(25, "mremap", ALLOW),
+    row(26, "msync", ALLOW),
+    row(27, "mincore", ALLOW),
+    row(28, "madvise", ALLOW),
+    row(29, "shmget", ALLOW),
+    row(30, "shmat", ALLOW),
+    row(31, "shmctl", ALLOW),
+    row(32, "dup", ALLOW),
+    row(33, "dup2", ALLOW),
+    row(34, "pause", ALLOW),
+    row(35, "nanosleep", ALLOW),
+    row(36, "getitimer", ALLOW),
+    row(37, "alarm", ALLOW),
+    row(38, "setitimer", ALLOW),
+    row(39, "getpid", ALLOW),
+    row(40, "sendfile", ALLOW),
+    row(41, "socket", ALLOW),
+    row(42, "connect", ALLOW),
+    row(43, "accept", ALLOW),
+    row(44, "sendto", ALLOW),
+    row(45, "recvfrom", ALLOW),
+    row(46, "sendmsg", ALLOW),
+    row(47, "recvmsg", ALLOW),
+    row(48, "shutdown", ALLOW),
+    row(49, "bind", ALLOW),
+    row(50, "listen", ALLOW),
+    row(51, "getsockname", ALLOW),
+    row(52, "getpeername", ALLOW),
+    row(53, "socketpair", ALLOW),
+    row(54, "setsockopt", ALLOW),
+    row(55, "getsockopt", ALLOW),
+    row(56, "clone", CLONE_CHECK), // rejects CLONE_UNTRACED and namespace flags
+    row(57, "fork", ALLOW),
+    row(58, "vfork", ALLOW),
+    row(59, "execve", ALLOW), // TODO: trace once the tracer checks exec
+    row(60, "exit", ALLOW),
+    row(61, "wait4", ALLOW),
+    row(62, "kill", ALLOW),
+    row(63, "uname", ALLOW),
+    row(64, "semget", ALLOW),
+    row(65, "semop", ALLOW),
+    row(66, "semctl", ALLOW),
+    row(67, "shmdt", ALLOW),
+    row(68, "msgget", ALLOW),
+    row(69, "msgsnd", ALLOW),
+    row(70, "msgrcv", ALLOW),
+    row(71, "msgctl", ALLOW),
+    row(72, "fcntl", ALLOW),
+    row(73, "flock", ALLOW),
+    row(74, "fsync", ALLOW),
+    row(75, "fdatasync", ALLOW),
+    row(76, "truncate", ALLOW),
+    row(77, "ftruncate", ALLOW),
+    row(78, "getdents", ALLOW),
+    row(79, "getcwd", ALLOW),
+    row(80, "chdir", ALLOW),
+    row(81, "fchdir", ALLOW),
+    row(82, "rename", ALLOW),
+    row(83, "mkdir", ALLOW),
+    row(84, "rmdir", ALLOW),
+    row(85, "creat", NOTIFY), // the supervisor checks the path and performs the open
+    row(86, "link", ALLOW),
+    row(87, "unlink", ALLOW),
+    row(88, "symlink", ALLOW),
+    row(89, "readlink", ALLOW),
+    row(90, "chmod", ALLOW),
+    row(91, "fchmod", ALLOW),
+    row(92, "chown", ALLOW),
+    row(93, "fchown", ALLOW),
+    row(94, "lchown", ALLOW),
+    row(95, "umask", ALLOW),
+    row(96, "gettimeofday", ALLOW),
+    row(97, "getrlimit", ALLOW),
+    row(98, "getrusage", ALLOW),
+    row(99, "sysinfo", ALLOW),
+    row(100, "times", ALLOW),
+    row(101, "ptrace", EPERM), // controls and reads other processes of the same user
+    row(102, "getuid", ALLOW),
+    row(103, "syslog", ALLOW),
+    row(104, "getgid", ALLOW),
+    row(105, "setuid", ALLOW),
+    row(106, "setgid", ALLOW),
+    row(107, "geteuid", ALLOW),
+    row(108, "getegid", ALLOW),
+    row(109, "setpgid", ALLOW),
+    row(110, "getppid", ALLOW),
+    row(111, "getpgrp", ALLOW),
+    row(112, "setsid", ALLOW),
+    row(113, "setreuid", ALLOW),
+    row(114, "setregid", ALLOW),
+    row(115, "getgroups", ALLOW),
+    row(116, "setgroups", ALLOW),
+    row(117, "setresuid", ALLOW),
+    row(118, "getresuid", ALLOW),
+    row(119, "setresgid", ALLOW),
+    row(120, "getresgid", ALLOW),
+    row(121, "getpgid", ALLOW),
+    row(122, "setfsuid", ALLOW),
+    row(123, "setfsgid", ALLOW),
+    row(124, "getsid", ALLOW),
+    row(125, "capget", ALLOW),
+    row(126, "capset", ALLOW),
+    row(127, "rt_sigpending", ALLOW),
+    row(128, "rt_sigtimedwait", ALLOW),
+    row(129, "rt_sigqueueinfo", ALLOW),
+    row(130, "rt_sigsuspend", ALLOW),
+    row(131, "sigaltstack", ALLOW),
+    row(132, "utime", ALLOW),
+    row(133, "mknod", ALLOW),
+    row(134, "uselib", ENOSYS), // Linux 6.18 returns ENOSYS too
+    row(135, "personality", ALLOW),
+    row(136, "ustat", ALLOW),
+    row(137, "statfs", ALLOW),
+    row(138, "fstatfs", ALLOW),
+    row(139, "sysfs", ALLOW),
+    row(140, "getpriority", ALLOW),
+    row(141, "setpriority", ALLOW),
+    row(142, "sched_setparam", ALLOW),
+    row(143, "sched_getparam", ALLOW),
+    row(144, "sched_setscheduler", ALLOW),
+    row(145, "sched_getscheduler", ALLOW),
+    row(146, "sched_get_priority_max", ALLOW),
+    row(147, "sched_get_priority_min", ALLOW),
+    row(148, "sched_rr_get_interval", ALLOW),
+    row(149, "mlock", ALLOW),
+    row(150, "munlock", ALLOW),
+    row(151, "mlockall", ALLOW),
+    row(152, "munlockall", ALLOW),
+    row(153, "vhangup", EPERM), // hangs up the terminal that the sandbox shares with the user
+    row(154, "modify_ldt", ALLOW),
+    row(155, "pivot_root", EPERM), // changes the root that path resolution starts from
+    row(156, "_sysctl", ALLOW),
+    row(157, "prctl", ALLOW),
+    row(158, "arch_prctl", ALLOW),
+    row(159, "adjtimex", ALLOW),
+    row(160, "setrlimit", ALLOW),
+    row(161, "chroot", EPERM), // changes the root that path resolution starts from
+    row(162, "sync", ALLOW),
+    row(163, "acct", EPERM), // makes the kernel write to a path it names, unchecked
+    row(164, "settimeofday", ALLOW),
+    row(165, "mount", EPERM), // changes the mount tree that path checks rely on
+    row(166, "umount2", EPERM), // changes the mount tree that path checks rely on
+    row(167, "swapon", EPERM), // makes the kernel write to a path it names, unchecked
+    row(168, "swapoff", EPERM), // disables swap space of the whole machine
+    row(169, "reboot", EPERM), // restarts or halts the machine
+    row(170, "sethostname", ALLOW),
+    row(171, "setdomainname", ALLOW),
+    row(172, "iopl", EPERM),           // gives direct access to all I/O ports
+    row(173, "ioperm", EPERM),         // gives direct access to I/O ports
+    row(174, "create_module", ENOSYS), // Linux 6.18 returns ENOSYS too
+    row(175, "init_module", EPERM),    // loads kernel code
+    row(176, "delete_module", EPERM),  // unloads kernel code
+    row(177, "get_kernel_syms", ENOSYS), // Linux 6.18 returns ENOSYS too
+    row(178, "query_module", ENOSYS),  // Linux 6.18 returns ENOSYS too
+    row(179, "quotactl", EPERM),       // manages disk quotas of the whole file system
+    row(180, "nfsservctl", ENOSYS),    // Linux 6.18 returns ENOSYS too
+    row(181, "getpmsg", ENOSYS),       // Linux 6.18 returns ENOSYS too
+    row(182, "putpmsg", ENOSYS),       // Linux 6.18 returns ENOSYS too
+    row(183, "afs_syscall", ENOSYS),   // Linux 6.18 returns ENOSYS too
+    row(184, "tuxcall", ENOSYS),       // Linux 6.18 returns ENOSYS too
+    row(185, "security", ENOSYS),      // Linux 6.18 returns ENOSYS too
+    row(186, "gettid", ALLOW),
+    row(187, "readahead", ALLOW),
+    row(188, "setxattr", ALLOW),
+    row(189, "lsetxattr", ALLOW),
+    row(190, "fsetxattr", ALLOW),
+    row(191, "getxattr", ALLOW),
+    row(192, "lgetxattr", ALLOW),
+    row(193, "fgetxattr", ALLOW),
+    row(194, "listxattr", ALLOW),
+    row(195, "llistxattr", ALLOW),
+    row(196, "flistxattr", ALLOW),
+    row(197, "removexattr", ALLOW),
+    row(198, "lremovexattr", ALLOW),
+    row(199, "fremovexattr", ALLOW),
+    row(200, "tkill", ALLOW),
+    row(201, "time", ALLOW),
+    row(202, "futex", ALLOW),
+    row(203, "sched_setaffinity", ALLOW),
+    row(204, "sched_getaffinity", ALLOW),
+    row(205, "set_thread_area", ALLOW),
+    row(206, "io_setup", ALLOW),
+    row(207, "io_destroy", ALLOW),
+    row(208, "io_getevents", ALLOW),
+    row(209, "io_submit", ALLOW),
+    row(210, "io_cancel", ALLOW),
+    row(211, "get_thread_area", ALLOW),
+    row(212, "lookup_dcookie", ENOSYS), // Linux 6.18 returns ENOSYS too
+    row(213, "epoll_create", ALLOW),
+    row(214, "epoll_ctl_old", ENOSYS), // Linux 6.18 returns ENOSYS too
+    row(215, "epoll_wait_old", ENOSYS), // Linux 6.18 returns ENOSYS too
+    row(216, "remap_file_pages", ALLOW),
+    row(217, "getdents64", ALLOW),
+    row(218, "set_tid_address", ALLOW),
+    row(219, "restart_syscall", ALLOW),
+    row(220, "semtimedop", ALLOW),
+    row(221, "fadvise64", ALLOW),
+    row(222, "timer_create", ALLOW),
+    row(223, "timer_settime", ALLOW),
+    row(224, "timer_gettime", ALLOW),
+    row(225, "timer_getoverrun", ALLOW),
+    row(226, "timer_delete", ALLOW),
+    row(227, "clock_settime", ALLOW),
+    row(228, "clock_gettime", ALLOW),
+    row(229, "clock_getres", ALLOW),
+    row(230, "clock_nanosleep", ALLOW),
+    row(231, "exit_group", ALLOW),
+    row(232, "epoll_wait", ALLOW),
+    row(233, "epoll_ctl", ALLOW),
+    row(234, "tgkill", ALLOW),
+    row(235, "utimes", ALLOW),
+    row(236, "vserver", ENOSYS), // Linux 6.18 returns ENOSYS too
+    row(237, "mbind", ALLOW),
+    row(238, "set_mempolicy", ALLOW),
+    row(239, "get_mempolicy", ALLOW),
+    row(240, "mq_open", ALLOW),
+    row(241, "mq_unlink", ALLOW),
+    row(242, "mq_timedsend", ALLOW),
+    row(243, "mq_timedreceive", ALLOW),
+    row(244, "mq_notify", ALLOW),
+    row(245, "mq_getsetattr", ALLOW),
+    row(246, "kexec_load", EPERM), // replaces the running kernel
+    row(247, "waitid", ALLOW),
+    row(248, "add_key", EPERM), // adds keys to keyrings shared outside the sandbox
+    row(249, "request_key", EPERM), // finds keys in keyrings shared outside the sandbox
+    row(250, "keyctl", EPERM),  // reaches keyrings shared with processes outside the sandbox
+    row(251, "ioprio_set", ALLOW),
+    row(252, "ioprio_get", ALLOW),
+    row(253, "inotify_init", ALLOW),
+    row(254, "inotify_add_watch", ALLOW),
+    row(255, "inotify_rm_watch", ALLOW),
+    row(256, "migrate_pages", ALLOW),
+    row(257, "openat", NOTIFY), // the supervisor checks the path and performs the open
+    row(258, "mkdirat", ALLOW),
+    row(259, "mknodat", ALLOW),
+    row(260, "fchownat", ALLOW),
+    row(261, "futimesat", ALLOW),
+    row(262, "newfstatat", ALLOW),
+    row(263, "unlinkat", ALLOW),
+    row(264, "renameat", ALLOW),
+    row(265, "linkat", ALLOW),
+    row(266, "symlinkat", ALLOW),
+    row(267, "readlinkat", ALLOW),
+    row(268, "fchmodat", ALLOW),
+    row(269, "faccessat", ALLOW),
+    row(270, "pselect6", ALLOW),
+    row(271, "ppoll", ALLOW),
+    row(272, "unshare", UNSHARE_CHECK), // rejects namespace flags
+    row(273, "set_robust_list", ALLOW),
+    row(274, "get_robust_list", ALLOW),
+    row(275, "splice", ALLOW),
+    row(276, "tee", ALLOW),
+    row(277, "sync_file_range", ALLOW),
+    row(278, "vmsplice", ALLOW),
+    row(279, "move_pages", ALLOW),
+    row(280, "utimensat", ALLOW),
+    row(281, "epoll_pwait", ALLOW),
+    row(282, "signalfd", ALLOW),
+    row(283, "timerfd_create", ALLOW),
+    row(284, "eventfd", ALLOW),
+    row(285, "fallocate", ALLOW),
+    row(286, "timerfd_settime", ALLOW),
+    row(287, "timerfd_gettime", ALLOW),
+    row(288, "accept4", ALLOW),
+    row(289, "signalfd4", ALLOW),
+    row(290, "eventfd2", ALLOW),
+    row(291, "epoll_create1", ALLOW),
+    row(292, "dup3", ALLOW),
+    row(293, "pipe2", ALLOW),
+    row(294, "inotify_init1", ALLOW),
+    row(295, "preadv", ALLOW),
+    row(296, "pwritev", ALLOW),
+    row(297, "rt_tgsigqueueinfo", ALLOW),
+    row(298, "perf_event_open", EPERM), // observes other processes and the kernel
+    row(299, "recvmmsg", ALLOW),
+    row(300, "fanotify_init", ALLOW),
+    row(301, "fanotify_mark", ALLOW),
+    row(302, "prlimit64", ALLOW),
+    row(303, "name_to_handle_at", ALLOW),
+    row(304, "open_by_handle_at", EPERM), // opens by file handle, with no path to check
+    row(305, "clock_adjtime", ALLOW),
+    row(306, "syncfs", ALLOW),
+    row(307, "sendmmsg", ALLOW),
+    row(308, "setns", EPERM), // joins namespaces outside the sandbox
+    row(309, "getcpu", ALLOW),
+    row(310, "process_vm_readv", EPERM), // reads the memory of other processes of the same user
+    row(311, "process_vm_writev", EPERM), // writes the memory of other processes of the same user
+    row(312, "kcmp", ALLOW),
+    row(313, "finit_module", EPERM), // loads kernel code
+    row(314, "sched_setattr", ALLOW),
+    row(315, "sched_getattr", ALLOW),
+    row(316, "renameat2", ALLOW),
+    row(317, "seccomp", ALLOW),
+    row(318, "getrandom", ALLOW),
+    row(319, "memfd_create", ALLOW),
+    row(320, "kexec_file_load", EPERM), // replaces the running kernel
+    row(321, "bpf", EPERM), // loads programs into the kernel that observe other processes
+    row(322, "execveat", ALLOW), // TODO: trace once the tracer checks exec
+    row(323, "userfaultfd", EPERM), // pauses kernel reads of sandbox memory, which widens races
+    row(324, "membarrier", ALLOW),
+    row(325, "mlock2", ALLOW),
+    row(326, "copy_file_range", ALLOW),
+    row(327, "preadv2", ALLOW),
+    row(328, "pwritev2", ALLOW),
+    row(329, "pkey_mprotect", ALLOW),
+    row(330, "pkey_alloc", ALLOW),
+    row(331, "pkey_free", ALLOW),
+    row(332, "statx", ALLOW),
+    row(333, "io_pgetevents", ALLOW),
+    row(334, "rseq", ALLOW),
+    row(335, "uretprobe", ALLOW), // Linux 6.18 runs it without consulting seccomp filters
+    row(336, "uprobe", ALLOW),    // Linux 6.18 runs it without consulting seccomp filters
+    // 337..=423: unassigned, see UNASSIGNED.
+    row(424, "pidfd_send_signal", ALLOW),
+    row(425, "io_uring_setup", ENOSYS), // io_uring performs opens that bypass the supervisor
+    row(426, "io_uring_enter", ENOSYS), // runs io_uring operations, which bypass the supervisor
+    row(427, "io_uring_register", ENOSYS), // registers files and buffers for io_uring operations
+    row(428, "open_tree", EPERM), // returns an O_PATH fd or a mount clone without a path check
+    row(429, "move_mount", EPERM), // changes the mount tree that path checks rely on
+    row(430, "fsopen", EPERM),    // starts building a new mount
+    row(431, "fsconfig", EPERM),  // configures a mount under construction
+    row(432, "fsmount", EPERM),   // turns a configured file system into a mount
+    row(433, "fspick", EPERM),    // opens an existing mount for reconfiguration
+    row(434, "pidfd_open", ALLOW),
+    row(435, "clone3", ENOSYS), // libc falls back to clone, whose flags BPF can read
+    row(436, "close_range", ALLOW),
+    row(437, "openat2", NOTIFY), // the supervisor checks the path and performs the open
+    row(438, "pidfd_getfd", EPERM), // copies fds out of other processes of the same user
+    row(439, "faccessat2", ALLOW),
+    row(440, "process_madvise", ALLOW),
+    row(441, "epoll_pwait2", ALLOW),
+    row(442, "mount_setattr", EPERM), // changes mount flags such as read-only and noexec
+    row(443, "quotactl_fd", EPERM),   // manages disk quotas of the whole file system
+    row(444, "landlock_create_ruleset", ALLOW),
+    row(445, "landlock_add_rule", ALLOW),
+    row(446, "landlock_restrict_self", ALLOW),
+    row(447, "memfd_secret", ALLOW),
+    row(448, "process_mrelease", ALLOW),
+    row(449, "futex_waitv", ALLOW),
+    row(450, "set_mempolicy_home_node", ALLOW),
+    row(451, "cachestat", ALLOW),
+    row(452, "fchmodat2", ALLOW),
+    row(453, "map_shadow_stack", ALLOW),
+    row(454, "futex_wake", ALLOW),
+    row(455, "futex_wait", ALLOW),
+    row(456, "futex_requeue", ALLOW),
+    row(457, "statmount", ALLOW),
+    row(458, "listmount", ALLOW),
+    row(459, "lsm_get_self_attr", ALLOW),
+    row(460, "lsm_set_self_attr", ALLOW),
+    row(461, "lsm_list_modules", ALLOW),
+    row(462, "mseal", ALLOW),
+    row(463, "setxattrat", ALLOW),
+    row(464, "getxattrat", ALLOW),
+    row(465, "listxattrat", ALLOW),
+    row(466, "removexattrat", ALLOW),
+    row(467, "open_tree_attr", EPERM), // returns an O_PATH fd or a mount clone without a path check
+    row(468, "file_getattr", ALLOW),
+    row(469, "file_setattr", ALLOW),
+];
+
+/// Returns the verdict for system call `nr` as the kernel reports it in `seccomp_data.nr`:
+/// the table's verdict, or `ENOSYS` for unassigned and unknown numbers.
+pub fn verdict(nr: i64) -> Verdict {
+    match SYSCALLS.binary_search_by_key(&nr, |syscall| syscall.number) {
+        Ok(index) => SYSCALLS[index].verdict,
+        Err(_) => ENOSYS,
+    }
+}
+
+/// Assembles the static filter: a check of the architecture and the x32 bit, then a binary
+/// search over ranges of numbers with equal verdicts.
+pub fn build_filter() -> Result<Vec<sock_filter>, FilterError> {
+    check_table()?;
+    assemble(&verdict_ranges())
+}
+
+/// A run of consecutive system call numbers with the same verdict. It ends where the next range
+/// starts, and the last range runs up to the x32 bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct VerdictRange {
+    first: u32,
+    verdict: Verdict,
+}
+
+/// Rejects verdicts that the kernel or the assembler cannot express.
+fn check_table() -> Result<(), FilterError> {
+    for syscall in SYSCALLS {
+        let errno = match syscall.verdict {
+            Verdict::Allow | Verdict::Notify => continue,
+            Verdict::Errno(errno) => errno,
+            Verdict::ArgCheck(rule) => {
+                if rule.arg_index > 5 {
+                    return Err(FilterError::InvalidArgIndex {
+                        syscall: syscall.name,
+                        index: rule.arg_index,
+                    });
+                }
+                rule.errno
+            }
+        };
+        if !(1..=MAX_ERRNO).contains(&errno) {
+            return Err(FilterError::InvalidErrno {
+                syscall: syscall.name,
+                errno,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Splits the numbers from 0 up to the x32 bit into ranges of equal verdict.
+fn verdict_ranges() -> Vec<VerdictRange> {
+    let mut ranges: Vec<VerdictRange> = Vec::new();
+    // MAX_SYSCALL + 1 opens the final ENOSYS range.
+    for nr in 0..=MAX_SYSCALL + 1 {
+        let verdict = verdict(nr);
+        if ranges.last().map(|range| range.verdict) != Some(verdict) {
+            ranges.push(VerdictRange {
+                first: nr as u32,
+                verdict,
+            });
+        }
+    }
+    ranges
+}
+
+/// Assembles the prologue and the dispatch tree for `ranges`, which must start at 0 and be
+/// sorted, then checks the result.
+fn assemble(ranges: &[VerdictRange]) -> Result<Vec<sock_filter>, FilterError> {
+    let enosys = errno_return(libc::ENOSYS);
+    let mut program = vec![
+        // int 0x80 and other 32-bit entries report AUDIT_ARCH_I386 and use other numbers.
+        stmt(bpf::LD_W_ABS, bpf::DATA_ARCH_OFFSET),
+        jump(bpf::JEQ_K, bpf::AUDIT_ARCH_X86_64, 1, 0),
+        stmt(bpf::RET_K, enosys),
+        // x32 calls report AUDIT_ARCH_X86_64 but number the calls differently.
+        stmt(bpf::LD_W_ABS, bpf::DATA_NR_OFFSET),
+        jump(bpf::JGE_K, bpf::X32_SYSCALL_BIT, 0, 1),
+        stmt(bpf::RET_K, enosys),
+    ];
+    program.extend(dispatch(ranges));
+    check_program(&program)?;
+    Ok(program)
+}
+
+/// Emits a binary search over `ranges` with the system call number in A. The code of the lower
+/// half comes first, so every jump goes forward.
+fn dispatch(ranges: &[VerdictRange]) -> Vec<sock_filter> {
+    if let [range] = ranges {
+        return leaf(range.verdict);
+    }
+    let middle = ranges.len() / 2;
+    let lower = dispatch(&ranges[..middle]);
+    let upper = dispatch(&ranges[middle..]);
+    let split = ranges[middle].first;
+
+    let mut code = Vec::with_capacity(lower.len() + upper.len() + 2);
+    match u8::try_from(lower.len()) {
+        Ok(skip) => code.push(jump(bpf::JGE_K, split, skip, 0)),
+        Err(_) => {
+            // The lower half is out of reach of the 8-bit jt field, so a JA with a 32-bit
+            // offset skips it.
+            code.push(jump(bpf::JGE_K, split, 0, 1));
+            code.push(stmt(bpf::JA, lower.len() as u32));
+        }
+    }
+    code.extend(lower);
+    code.extend(upper);
+    code
+}
+
+/// Emits the code that returns `verdict`.
+fn leaf(verdict: Verdict) -> Vec<sock_filter> {
+    match verdict {
+        Verdict::Allow => vec![stmt(bpf::RET_K, bpf::SECCOMP_RET_ALLOW)],
+        Verdict::Notify => vec![stmt(bpf::RET_K, bpf::SECCOMP_RET_USER_NOTIF)],
+        Verdict::Errno(errno) => vec![stmt(bpf::RET_K, errno_return(errno))],
+        Verdict::ArgCheck(rule) => vec![
+            stmt(bpf::LD_W_ABS, bpf::arg_low_offset(rule.arg_index)),
+            jump(bpf::JSET_K, rule.denied_flags, 0, 1),
+            stmt(bpf::RET_K, errno_return(rule.errno)),
+            stmt(bpf::RET_K, bpf::SECCOMP_RET_ALLOW),
+        ],
+    }
+}
+
+fn errno_return(errno: i32) -> u32 {
+    bpf::SECCOMP_RET_ERRNO | (errno as u32 & bpf::SECCOMP_RET_DATA)
+}
+
+/// Checks what the kernel checks before it accepts a program: the length, that every jump
+/// lands inside the program, and that the last instruction returns.
+fn check_program(program: &[sock_filter]) -> Result<(), FilterError> {
+    if program.len() > bpf::MAX_INSTRUCTIONS {
+        return Err(FilterError::TooLong {
+            len: program.len(),
+            max: bpf::MAX_INSTRUCTIONS,
+        });
+    }
+    for (index, instruction) in program.iter().enumerate() {
+        for target in jump_targets(index, instruction) {
+            if target >= program.len() as u64 {
+                return Err(FilterError::JumpOutOfRange {
+                    index,
+                    target,
+                    len: program.len(),
+                });
+            }
+        }
+    }
+    match program.last() {
+        Some(last) if last.code == bpf::RET_K => Ok(()),
+        _ => Err(FilterError::NoFinalReturn),
+    }
+}
+
+/// Returns the instructions that the jump at `index` can continue at, or nothing for other
+/// instructions. Offsets count from the next instruction.
+fn jump_targets(index: usize, instruction: &sock_filter) -> Vec<u64> {
+    let code = u32::from(instruction.code);
+    if code & BPF_CLASS_MASK != libc::BPF_JMP {
+        return Vec::new();
+    }
+    let next = index as u64 + 1;
+    if code & BPF_OP_MASK == libc::BPF_JA {
+        vec![next + u64::from(instruction.k)]
+    } else {
+        vec![
+            next + u64::from(instruction.jt),
+            next + u64::from(instruction.jf),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::io;
+
+    use super::*;
+
+    // ---- The table ----
+
+    #[test]
+    fn table_has_one_row_per_number() {
+        for pair in SYSCALLS.windows(2) {
+            assert!(
+                pair[0].number < pair[1].number,
+                "rows out of order or duplicated: {} ({}) before {} ({})",
+                pair[0].name,
+                pair[0].number,
+                pair[1].name,
+                pair[1].number,
+            );
+        }
+        for nr in 0..=MAX_SYSCALL {
+            let in_table = SYSCALLS.iter().any(|syscall| syscall.number == nr);
+            assert_ne!(
+                in_table,
+                UNASSIGNED.contains(&nr),
+                "number {nr}: in the table xor unassigned"
+            );
+        }
+        assert_eq!(
+            SYSCALLS.last().map(|syscall| syscall.number),
+            Some(MAX_SYSCALL)
+        );
+    }
+
+    #[test]
+    fn table_names_are_unique() {
+        let mut seen = HashSet::new();
+        for syscall in SYSCALLS {
+            assert!(
+                seen.insert(syscall.name),
+                "name {} appears twice",
+                syscall.name
+            );
+        }
+    }
+
+    /// Compares names and numbers with the kernel's user-space header, which the Debian package
+    /// linux-libc-dev installs. The header of Linux 6.1 ends at 450.
+    #[test]
+    fn table_matches_kernel_header() {
+        let path = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
+        let header = std::fs::read_to_string(path)
+            .unwrap_or_else(|error| panic!("cannot read {path} ({error}): install linux-libc-dev"));
+        let mut compared = 0;
+        for line in header.lines() {
+            let mut words = line.split_whitespace();
+            let (Some("#define"), Some(macro_name), Some(value)) =
+                (words.next(), words.next(), words.next())
+            else {
+                continue;
+            };
+            let (Some(name), Ok(number)) = (macro_name.strip_prefix("__NR_"), value.parse::<i64>())
+            else {
+                continue;
+            };
+            let row = SYSCALLS.iter().find(|syscall| syscall.number == number);
+            assert_eq!(
+                row.map(|syscall| syscall.name),
+                Some(name),
+                "number {number} in {path}"
+            );
+            compared += 1;
+        }
+        assert!(
+            compared > 300,
+            "only {compared} definitions found in {path}"
+        );
+    }
+
+    #[test]
+    fn notified_matches_table() {
+        let notify_rows: Vec<i64> = SYSCALLS
+            .iter()
+            .filter(|syscall| syscall.verdict == Verdict::Notify)
+            .map(|syscall| syscall.number)
+            .collect();
+        assert_eq!(notify_rows, NOTIFIED);
+    }
+
+    #[test]
+    fn verdict_lookup() {
+        assert_eq!(verdict(libc::SYS_read), Verdict::Allow);
+        assert_eq!(verdict(libc::SYS_openat), Verdict::Notify);
+        assert_eq!(verdict(libc::SYS_ptrace), Verdict::Errno(libc::EPERM));
+        assert_eq!(verdict(libc::SYS_clone3), Verdict::Errno(libc::ENOSYS));
+        assert_eq!(verdict(libc::SYS_clone), CLONE_CHECK);
+        assert_eq!(verdict(libc::SYS_unshare), UNSHARE_CHECK);
+        assert_eq!(verdict(400), Verdict::Errno(libc::ENOSYS));
+        assert_eq!(verdict(MAX_SYSCALL + 1), Verdict::Errno(libc::ENOSYS));
+        assert_eq!(verdict(-1), Verdict::Errno(libc::ENOSYS));
+    }
+
+    #[test]
+    fn table_passes_checks() {
+        assert_eq!(check_table(), Ok(()));
+    }
+
+    // ---- The assembled program, run by the BPF interpreter below ----
+
+    #[test]
+    fn program_length_and_jumps() {
+        let program = build_filter().unwrap();
+        let ranges = verdict_ranges();
+        // Six prologue instructions, one jump per split, one return per range, and three more
+        // instructions in each of the two argument checks.
+        assert_eq!(program.len(), 6 + (ranges.len() - 1) + ranges.len() + 2 * 3);
+        assert!(program.len() <= bpf::MAX_INSTRUCTIONS);
+        for (index, instruction) in program.iter().enumerate() {
+            for target in jump_targets(index, instruction) {
+                assert!(
+                    target < program.len() as u64,
+                    "instruction {index} jumps to {target}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn program_matches_table_for_every_number() {
+        let program = build_filter().unwrap();
+        let mut numbers: Vec<u32> = (0..=1100).collect();
+        numbers.extend([
+            0x3FFF_FFFF,
+            bpf::X32_SYSCALL_BIT,
+            bpf::X32_SYSCALL_BIT | 39,
+            u32::MAX,
+        ]);
+        for nr in numbers {
+            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, 0);
+            assert_eq!(
+                run_bpf(&program, &data),
+                expected_return(nr, 0),
+                "number {nr}"
+            );
+        }
+    }
+
+    #[test]
+    fn program_rejects_i386() {
+        let program = build_filter().unwrap();
+        for nr in 0..=500 {
+            let data = seccomp_data(bpf::AUDIT_ARCH_I386, nr, 0);
+            assert_eq!(
+                run_bpf(&program, &data),
+                errno_return(libc::ENOSYS),
+                "i386 number {nr}"
+            );
+        }
+    }
+
+    #[test]
+    fn program_checks_low_half_of_flags() {
+        let program = build_filter().unwrap();
+        for nr in [libc::SYS_clone as u32, libc::SYS_unshare as u32] {
+            for bit in 0..64 {
+                let flags = 1u64 << bit;
+                let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, flags);
+                assert_eq!(
+                    run_bpf(&program, &data),
+                    expected_return(nr, flags),
+                    "number {nr}, bit {bit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_lower_half_uses_ja() {
+        // 600 alternating ranges make subtrees longer than a conditional jump reaches.
+        let ranges: Vec<VerdictRange> = (0..600)
+            .map(|index| VerdictRange {
+                first: index * 3,
+                verdict: if index % 2 == 0 { ALLOW } else { EPERM },
+            })
+            .collect();
+        let program = assemble(&ranges).unwrap();
+        assert!(program
+            .iter()
+            .any(|instruction| instruction.code == bpf::JA));
+        for nr in 0..1900 {
+            let range = &ranges[(nr as usize / 3).min(ranges.len() - 1)];
+            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, 0);
+            assert_eq!(
+                run_bpf(&program, &data),
+                plain_return(range.verdict),
+                "number {nr}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_many_ranges_is_too_long() {
+        let ranges: Vec<VerdictRange> = (0..3000)
+            .map(|index| VerdictRange {
+                first: index,
+                verdict: if index % 2 == 0 { ALLOW } else { EPERM },
+            })
+            .collect();
+        let error = assemble(&ranges).unwrap_err();
+        assert!(
+            matches!(error, FilterError::TooLong { max: 4096, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn jump_past_end_is_rejected() {
+        let program = [
+            jump(bpf::JEQ_K, 0, 5, 0),
+            stmt(bpf::RET_K, bpf::SECCOMP_RET_ALLOW),
+        ];
+        assert_eq!(
+            check_program(&program),
+            Err(FilterError::JumpOutOfRange {
+                index: 0,
+                target: 6,
+                len: 2
+            })
+        );
+    }
+
+    #[test]
+    fn ja_past_end_is_rejected() {
+        let program = [stmt(bpf::JA, 1), stmt(bpf::RET_K, bpf::SECCOMP_RET_ALLOW)];
+        assert_eq!(
+            check_program(&program),
+            Err(FilterError::JumpOutOfRange {
+                index: 0,
+                target: 2,
+                len: 2
+            })
+        );
+    }
+
+    #[test]
+    fn program_without_final_return_is_rejected() {
+        assert_eq!(
+            check_program(&[stmt(bpf::LD_W_ABS, 0)]),
+            Err(FilterError::NoFinalReturn)
+        );
+        assert_eq!(check_program(&[]), Err(FilterError::NoFinalReturn));
+    }
+
+    /// Returns the seccomp return value that the table prescribes for `nr` with `flags` as
+    /// argument 0, on the x86_64 ABI.
+    fn expected_return(nr: u32, flags: u64) -> u32 {
+        if nr >= bpf::X32_SYSCALL_BIT {
+            return errno_return(libc::ENOSYS);
+        }
+        match verdict(i64::from(nr)) {
+            Verdict::ArgCheck(rule) if (flags as u32) & rule.denied_flags != 0 => {
+                errno_return(rule.errno)
+            }
+            Verdict::ArgCheck(_) => bpf::SECCOMP_RET_ALLOW,
+            other => plain_return(other),
+        }
+    }
+
+    fn plain_return(verdict: Verdict) -> u32 {
+        match verdict {
+            Verdict::Allow => bpf::SECCOMP_RET_ALLOW,
+            Verdict::Notify => bpf::SECCOMP_RET_USER_NOTIF,
+            Verdict::Errno(errno) => errno_return(errno),
+            Verdict::ArgCheck(_) => panic!("an argument check has no plain return value"),
+        }
+    }
+
+    fn seccomp_data(arch: u32, nr: u32, arg0: u64) -> libc::seccomp_data {
+        libc::seccomp_data {
+            nr: nr as i32,
+            arch,
+            instruction_pointer: 0,
+            args: [arg0, 0, 0, 0, 0, 0],
+        }
+    }
+
+    /// Runs `program` on `data` like the kernel's classic BPF interpreter, for the instructions
+    /// the assembler emits, and returns the seccomp return value.
+    fn run_bpf(program: &[sock_filter], data: &libc::seccomp_data) -> u32 {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.extend(data.nr.to_le_bytes());
+        bytes.extend(data.arch.to_le_bytes());
+        bytes.extend(data.instruction_pointer.to_le_bytes());
+        for arg in data.args {
+            bytes.extend(arg.to_le_bytes());
+        }
+
+        let mut accumulator = 0u32;
+        let mut pc = 0usize;
+        loop {
+            let instruction = program
+                .get(pc)
+                .unwrap_or_else(|| panic!("program counter {pc} is past the end of the program"));
+            pc += 1;
+            let taken = |condition: bool| {
+                usize::from(if condition {
+                    instruction.jt
+                } else {
+                    instruction.jf
+                })
+            };
+            match instruction.code {
+                bpf::LD_W_ABS => {
+                    let offset = instruction.k as usize;
+                    accumulator = u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap());
+                }
+                bpf::JA => pc += instruction.k as usize,
+                bpf::JEQ_K => pc += taken(accumulator == instruction.k),
+                bpf::JGE_K => pc += taken(accumulator >= instruction.k),
+                bpf::JGT_K => pc += taken(accumulator > instruction.k),
+                bpf::JSET_K => pc += taken(accumulator & instruction.k != 0),
+                bpf::RET_K => return instruction.k,
+                code => panic!("instruction {} has unsupported code {code:#x}", pc - 1),
+            }
+        }
+    }
+
+    // ---- The kernel's verdicts ----
+
+    /// A system call made in the test child.
+    #[derive(Clone, Copy, Debug)]
+    enum Call {
+        /// `syscall(nr, args...)` through the 64-bit `syscall` instruction.
+        Raw { nr: i64, args: [u64; 6] },
+        /// `int 0x80` with `eax` set: the i386 entry, which reports `AUDIT_ARCH_I386`.
+        Int80 { eax: u32 },
+        /// `clone(flags, NULL, ...)`. A child it creates exits at once.
+        Clone { flags: u64 },
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Expected {
+        Success,
+        Errno(i32),
+    }
+
+    struct Probe {
+        label: String,
+        call: Call,
+        expected: Expected,
+    }
+
+    fn probe(label: impl Into<String>, call: Call, expected: Expected) -> Probe {
+        Probe {
+            label: label.into(),
+            call,
+            expected,
+        }
+    }
+
+    fn raw(nr: i64, args: [u64; 6]) -> Call {
+        Call::Raw { nr, args }
+    }
+
+    /// All arguments -1, chosen so that a call that a broken filter lets through fails its own
+    /// argument checks instead of changing the machine.
+    const INVALID_ARGS: [u64; 6] = [u64::MAX; 6];
+
+    /// The exit code of a child that could not install the filter.
+    const SETUP_FAILED: i32 = 3;
+
+    /// The default pipe capacity on Linux (16 pages of 4 KiB). The child must not block on a
+    /// full pipe, because the parent reads only after the child has exited.
+    const PIPE_CAPACITY: usize = 65536;
+
+    /// Forks a child that installs `program` (none: the child runs unfiltered), makes every
+    /// call, and sends the raw results back through a pipe: the return value, or -errno.
+    fn run_in_child(program: Option<&[sock_filter]>, calls: &[Call]) -> Vec<i64> {
+        assert!(
+            calls.len() * 8 < PIPE_CAPACITY,
+            "too many calls for one pipe"
+        );
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two fds into the array we own.
+        let piped = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+        assert_eq!(piped, 0, "pipe2 failed: {}", io::Error::last_os_error());
+        let [read_end, write_end] = fds;
+
+        // SAFETY: the child runs only system calls and _exit: it never allocates or takes a
+        // lock that another thread of the test process may have held at the fork.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed: {}", io::Error::last_os_error());
+        if pid == 0 {
+            child_main(program, calls, write_end);
+        }
+
+        // SAFETY: closing our copy of the write end, which nothing else in this test uses.
+        unsafe { libc::close(write_end) };
+        let mut status = wait_for(pid);
+        if libc::WIFSTOPPED(status) {
+            // A broken filter let PTRACE_TRACEME through and the child stopped: end it, so
+            // that the failure below leaves no stopped process behind.
+            // SAFETY: kill sends a signal to our own child and touches no memory.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            status = wait_for(pid);
+        }
+        // The child has exited, so every result is already in the pipe. Reading without
+        // blocking also works when another test's child inherited the write end.
+        let results = read_results(read_end);
+        // SAFETY: closing the read end, which nothing else uses.
+        unsafe { libc::close(read_end) };
+
+        assert!(
+            libc::WIFEXITED(status),
+            "child did not exit (wait status {status:#x}) after {} of {} calls, next {:?}",
+            results.len(),
+            calls.len(),
+            calls.get(results.len()),
+        );
+        let code = libc::WEXITSTATUS(status);
+        assert_ne!(
+            code,
+            SETUP_FAILED,
+            "installing the filter failed: errno {:?}",
+            results.first().map(|r| -r)
+        );
+        assert_eq!(code, 0, "child exited with code {code}");
+        assert_eq!(results.len(), calls.len());
+        results
+    }
+
+    /// Runs in the forked child and never returns.
+    fn child_main(program: Option<&[sock_filter]>, calls: &[Call], write_end: libc::c_int) -> ! {
+        if let Some(program) = program {
+            // SAFETY: prctl with integer arguments reads no memory of ours.
+            let no_new_privs = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+            let installed = if no_new_privs == 0 {
+                // Without SECCOMP_FILTER_FLAG_NEW_LISTENER no supervisor listens, so the
+                // kernel fails notified calls with ENOSYS.
+                cordon_sys::bpf::seccomp_set_mode_filter(program, 0).map(drop)
+            } else {
+                Err(io::Error::last_os_error())
+            };
+            if let Err(error) = installed {
+                send_result(write_end, -i64::from(error.raw_os_error().unwrap_or(0)));
+                exit_child(SETUP_FAILED);
+            }
+        }
+        for call in calls {
+            send_result(write_end, perform(*call));
+        }
+        exit_child(0)
+    }
+
+    fn perform(call: Call) -> i64 {
+        match call {
+            Call::Raw { nr, args } => raw_syscall(nr, args),
+            Call::Int80 { eax } => int80(eax),
+            Call::Clone { flags } => {
+                let ret = raw_syscall(libc::SYS_clone, [flags, 0, 0, 0, 0, 0]);
+                if ret == 0 {
+                    // The new child runs on a copy of this stack, so it exits at once.
+                    exit_child(0);
+                }
+                if ret > 0 {
+                    wait_for(ret as libc::pid_t);
+                }
+                ret
+            }
+        }
+    }
+
+    fn raw_syscall(nr: i64, args: [u64; 6]) -> i64 {
+        // SAFETY: the probes pass integers or invalid addresses, which the kernel checks
+        // before it touches memory. A clone with a NULL stack continues on a copy of this one.
+        let ret =
+            unsafe { libc::syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]) };
+        if ret == -1 {
+            -i64::from(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        } else {
+            ret
+        }
+    }
+
+    /// Makes a system call through the i386 `int 0x80` entry and returns eax, sign-extended.
+    fn int80(eax: u32) -> i64 {
+        let mut rax = u64::from(eax);
+        // SAFETY: the calls made here take no arguments. The kernel returns in eax and, on
+        // older versions, clobbers r8 to r11, which are declared as clobbered.
+        unsafe {
+            std::arch::asm!(
+                "int 0x80",
+                inout("rax") rax,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+                options(nostack),
+            );
+        }
+        i64::from(rax as u32 as i32)
+    }
+
+    fn send_result(write_end: libc::c_int, result: i64) {
+        let bytes = result.to_ne_bytes();
+        // SAFETY: write reads 8 bytes from the local array. The pipe has room, because the
+        // caller checked the number of calls against its capacity.
+        unsafe { libc::write(write_end, bytes.as_ptr().cast(), bytes.len()) };
+    }
+
+    fn exit_child(code: i32) -> ! {
+        // SAFETY: _exit ends the forked child without running destructors or atexit handlers
+        // that belong to the parent.
+        unsafe { libc::_exit(code) }
+    }
+
+    fn wait_for(pid: libc::pid_t) -> libc::c_int {
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid writes the status of our own child into `status`.
+            let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+            if waited == pid {
+                return status;
+            }
+            let error = io::Error::last_os_error();
+            assert_eq!(
+                error.raw_os_error(),
+                Some(libc::EINTR),
+                "waitpid({pid}) failed: {error}"
+            );
+        }
+    }
+
+    fn read_results(read_end: libc::c_int) -> Vec<i64> {
+        let mut results = Vec::new();
+        let mut bytes = [0u8; 8];
+        loop {
+            // SAFETY: read writes at most 8 bytes into the local array.
+            let count = unsafe { libc::read(read_end, bytes.as_mut_ptr().cast(), bytes.len()) };
+            if count != 8 {
+                // 0 (end of file) or -1 with EAGAIN: the child's results are all read.
+                return results;
+            }
+            results.push(i64::from_ne_bytes(bytes));
+        }
+    }
+
+    /// Runs the probes under the static filter and asserts each result.
+    fn assert_filtered(probes: &[Probe]) {
+        let program = build_filter().unwrap();
+        let calls: Vec<Call> = probes.iter().map(|probe| probe.call).collect();
+        let results = run_in_child(Some(&program), &calls);
+        for (probe, result) in probes.iter().zip(results) {
+            match probe.expected {
+                Expected::Success => assert!(
+                    result >= 0,
+                    "{}: expected success, got errno {}",
+                    probe.label,
+                    -result
+                ),
+                Expected::Errno(errno) => assert_eq!(result, -i64::from(errno), "{}", probe.label),
+            }
+        }
+    }
+
+    fn clone_probes() -> Vec<Probe> {
+        let sigchld = libc::SIGCHLD as u64;
+        let newuser = libc::CLONE_NEWUSER as u64;
+        let mut probes = vec![
+            probe(
+                "clone(SIGCHLD)",
+                Call::Clone { flags: sigchld },
+                Expected::Success,
+            ),
+            probe(
+                "clone(CLONE_UNTRACED)",
+                Call::Clone {
+                    flags: sigchld | libc::CLONE_UNTRACED as u64,
+                },
+                Expected::Errno(libc::EPERM),
+            ),
+            probe(
+                "clone(CLONE_NEWUSER | 1 << 32)",
+                Call::Clone {
+                    flags: sigchld | newuser | 1 << 32,
+                },
+                Expected::Errno(libc::EPERM),
+            ),
+            // The kernel ignores the high half of clone's flags, so this is a plain fork.
+            probe(
+                "clone(CLONE_NEWUSER << 32)",
+                Call::Clone {
+                    flags: sigchld | newuser << 32,
+                },
+                Expected::Success,
+            ),
+        ];
+        for bit in 0..32 {
+            let flag = 1u32 << bit;
+            if flag & CLONE_NAMESPACE_FLAGS != 0 {
+                let call = Call::Clone {
+                    flags: sigchld | u64::from(flag),
+                };
+                probes.push(probe(
+                    format!("clone({flag:#x})"),
+                    call,
+                    Expected::Errno(libc::EPERM),
+                ));
+            }
+        }
+        probes
+    }
+
+    fn unshare_probes() -> Vec<Probe> {
+        let unshare = |flags: u64| raw(libc::SYS_unshare, [flags, 0, 0, 0, 0, 0]);
+        let newuser = libc::CLONE_NEWUSER as u64;
+        let mut probes = vec![
+            probe(
+                "unshare(CLONE_FS)",
+                unshare(libc::CLONE_FS as u64),
+                Expected::Success,
+            ),
+            probe(
+                "unshare(CLONE_NEWUSER | 1 << 32)",
+                unshare(newuser | 1 << 32),
+                Expected::Errno(libc::EPERM),
+            ),
+            // The filter lets an empty low half through, and the kernel rejects the unknown
+            // high bits itself.
+            probe(
+                "unshare(CLONE_NEWUSER << 32)",
+                unshare(newuser << 32),
+                Expected::Errno(libc::EINVAL),
+            ),
+        ];
+        for bit in 0..32 {
+            let flag = 1u32 << bit;
+            if flag & (CLONE_NAMESPACE_FLAGS | libc::CLONE_NEWTIME as u32) != 0 {
+                probes.push(probe(
+                    format!("unshare({flag:#x})"),
+                    unshare(u64::from(flag)),
+                    Expected::Errno(libc::EPERM),
+                ));
+            }
+        }
+        probes
+    }
+
+    #[test]
+    fn kernel_applies_filter_verdicts() {
+        let enosys = Expected::Errno(libc::ENOSYS);
+        let root = c"/".as_ptr() as u64;
+        let mut probes = vec![
+            probe("getpid", raw(libc::SYS_getpid, [0; 6]), Expected::Success),
+            probe(
+                "ptrace(PTRACE_TRACEME)",
+                raw(libc::SYS_ptrace, [0; 6]),
+                Expected::Errno(libc::EPERM),
+            ),
+            probe(
+                "io_uring_setup",
+                raw(libc::SYS_io_uring_setup, [1, 0, 0, 0, 0, 0]),
+                enosys,
+            ),
+            probe("clone3", raw(libc::SYS_clone3, [0; 6]), enosys),
+            probe("syscall 1000", raw(1000, [0; 6]), enosys),
+            // This kernel is built without x32 support, so the native result is ENOSYS too.
+            probe(
+                "x32 getpid",
+                raw(i64::from(bpf::X32_SYSCALL_BIT) | libc::SYS_getpid, [0; 6]),
+                enosys,
+            ),
+            // 20 is getpid in the i386 table.
+            probe("int 0x80 getpid", Call::Int80 { eax: 20 }, enosys),
+            // Notified calls fail with ENOSYS because no listener exists.
+            probe(
+                "openat",
+                raw(libc::SYS_openat, [libc::AT_FDCWD as u64, root, 0, 0, 0, 0]),
+                enosys,
+            ),
+        ];
+        probes.extend(clone_probes());
+        probes.extend(unshare_probes());
+        assert_filtered(&probes);
+    }
+
+    /// Calls every row that fails or notifies, with invalid arguments, and expects the table's
+    /// errno. vhangup is left out: it takes no arguments, so under a broken filter it would
+    /// hang up the terminal of the user running the tests.
+    #[test]
+    fn kernel_applies_every_errno_row() {
+        let mut probes = Vec::new();
+        for syscall in SYSCALLS {
+            let expected = match syscall.verdict {
+                Verdict::Errno(errno) => Expected::Errno(errno),
+                Verdict::Notify => Expected::Errno(libc::ENOSYS),
+                Verdict::Allow | Verdict::ArgCheck(_) => continue,
+            };
+            if syscall.number == libc::SYS_vhangup {
+                continue;
+            }
+            probes.push(probe(
+                syscall.name,
+                raw(syscall.number, INVALID_ARGS),
+                expected,
+            ));
+        }
+        for nr in UNASSIGNED.chain(MAX_SYSCALL + 1..=MAX_SYSCALL + 50) {
+            probes.push(probe(
+                format!("syscall {nr}"),
+                raw(nr, INVALID_ARGS),
+                Expected::Errno(libc::ENOSYS),
+            ));
+        }
+        assert_filtered(&probes);
+    }
+
+    /// Fails when the running kernel implements a number that the table lists as unassigned or
+    /// that lies above it, which means the table needs a new row.
+    #[test]
+    fn kernel_has_no_syscall_missing_from_table() {
+        let numbers: Vec<i64> = UNASSIGNED.chain(MAX_SYSCALL + 1..=1023).collect();
+        let calls: Vec<Call> = numbers.iter().map(|&nr| raw(nr, INVALID_ARGS)).collect();
+        let results = run_in_child(None, &calls);
+        for (nr, result) in numbers.iter().zip(results) {
+            assert_eq!(
+                result,
+                -i64::from(libc::ENOSYS),
+                "the kernel implements system call {nr}"
+            );
+        }
+    }
+}

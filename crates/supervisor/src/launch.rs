@@ -1,0 +1,287 @@
+//! Process set-up: everything between parsing the policy and serving the first notification.
+
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cordon_policy::Policy;
+use cordon_sys::{bpf, fs, notify, process, ptrace};
+
+use crate::context::{Context, Terminal};
+use crate::members::Members;
+use crate::report::Reporter;
+use crate::{filter, signals, tracer, worker};
+
+/// What `cordon run` was asked to do.
+pub struct Config {
+    pub policy: Policy,
+    pub command: Vec<OsString>,
+    pub log: Option<File>,
+    pub quiet: bool,
+    pub new_session: bool,
+    pub keep_fds: Vec<i32>,
+    pub clean_env: bool,
+}
+
+/// Exit status for "command not found".
+pub const EXIT_NOT_FOUND: i32 = 127;
+/// Exit status for "command found but not executable".
+pub const EXIT_CANNOT_EXECUTE: i32 = 126;
+/// Worker threads serving notifications: one per core of the 2-core machines this was
+/// measured on; blocking opens get threads of their own.
+const WORKERS: usize = 2;
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot build the seccomp filter: {0}")]
+    Filter(String),
+    #[error("invalid command: {0}")]
+    Command(String),
+    #[error("{step} failed: {source}")]
+    Step { step: &'static str, source: io::Error },
+    #[error("installing the seccomp filter in the sandbox failed: {0}; cordon needs Linux 5.19 or later with seccomp user notification (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)")]
+    Seccomp(io::Error),
+    #[error("cannot attach to the sandbox with ptrace: {0}; ptrace may be forbidden here (a container's seccomp profile or Yama ptrace_scope=3)")]
+    Ptrace(io::Error),
+    #[error("cannot run {command}: {source}")]
+    Exec { command: String, source: io::Error, code: i32 },
+}
+
+impl SetupError {
+    /// The exit status that goes with the error (125 for cordon's own failures).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SetupError::Exec { code, .. } => *code,
+            _ => 125,
+        }
+    }
+}
+
+fn step(step: &'static str) -> impl FnOnce(io::Error) -> SetupError {
+    move |source| SetupError::Step { step, source }
+}
+
+/// The pieces of the exec the child performs, built before fork so the child never allocates.
+struct Exec {
+    candidates: Vec<CString>,
+    _argv: Vec<CString>,
+    argv_pointers: Vec<*const libc::c_char>,
+    _envp: Vec<CString>,
+    envp_pointers: Vec<*const libc::c_char>,
+}
+
+/// Runs the sandbox and returns the exit status cordon should exit with.
+pub fn run(config: Config) -> Result<i32, SetupError> {
+    // Orphans of the sandbox are reparented to cordon, so they stay visible to the tracer.
+    process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map_err(step("PR_SET_CHILD_SUBREAPER"))?;
+    let program = filter::build_filter().map_err(|error| SetupError::Filter(error.to_string()))?;
+    let exec = prepare_exec(&config)?;
+    let terminal = find_terminal();
+    let own_session = config.new_session || !is_terminal(0);
+
+    let (ready_read, ready_write) = process::pipe().map_err(step("creating the start-up pipe"))?;
+    let (go_read, go_write) = process::pipe().map_err(step("creating the start-up pipe"))?;
+    let (error_read, error_write) = process::pipe().map_err(step("creating the exec error pipe"))?;
+    // SAFETY: cordon is still single-threaded here (no thread is started before this point),
+    // and the child only makes raw system calls on data prepared above until it execs.
+    let forked = unsafe { process::fork() }.map_err(step("fork"))?;
+    let main = match forked {
+        process::Forked::Child => {
+            drop((ready_read, go_write, error_read));
+            child(&config, &program, &exec, own_session, ready_write, go_read, error_write)
+        }
+        process::Forked::Parent { pid } => pid,
+    };
+    drop((ready_write, go_read, error_write));
+
+    let listener = take_listener(main, &ready_read)?;
+    ptrace::seize(main, ptrace::OPTIONS).map_err(SetupError::Ptrace)?;
+    if let Err(error) = notify::set_sync_wake_up(listener.as_fd()) {
+        tracing::debug!(%error, "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP unavailable");
+    }
+    let context = Arc::new(Context {
+        policy: config.policy,
+        members: Members::default(),
+        reporter: Reporter::new(config.quiet, config.log),
+        terminal,
+    });
+    context.members.insert(main);
+
+    // Threads inherit the mask: only the forwarding thread receives these signals.
+    process::mask_signals(signals::FORWARDED, true).map_err(step("blocking forwarded signals"))?;
+    start_threads(&context, listener, main, own_session)?;
+    process::write_fd(go_write.as_fd(), b"g").map_err(step("starting the sandboxed command"))?;
+    drop(go_write);
+
+    let ending = tracer::trace(&context, main).map_err(step("tracing the sandbox"))?;
+    context.reporter.finish();
+    if let Some(error) = exec_error(&error_read) {
+        let command = config.command[0].to_string_lossy().into_owned();
+        let code = if error.raw_os_error() == Some(libc::ENOENT) { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE };
+        return Err(SetupError::Exec { command, source: error, code });
+    }
+    Ok(ending.code())
+}
+
+fn start_threads(context: &Arc<Context>, listener: OwnedFd, main: libc::pid_t, own_session: bool) -> Result<(), SetupError> {
+    let listener = Arc::new(listener);
+    for index in 0..WORKERS {
+        let (context, listener) = (Arc::clone(context), Arc::clone(&listener));
+        std::thread::Builder::new()
+            .name(format!("cordon-worker-{index}"))
+            .spawn(move || worker::run(context, listener))
+            .map_err(step("starting a notification worker"))?;
+    }
+    let forwarding = Arc::clone(context);
+    std::thread::Builder::new()
+        .name("cordon-signals".into())
+        .spawn(move || signals::forward(forwarding, main, own_session))
+        .map_err(step("starting the signal thread"))?;
+    Ok(())
+}
+
+/// Receives the number of the child's listener fd and copies the listener with pidfd_getfd.
+fn take_listener(main: libc::pid_t, ready: &OwnedFd) -> Result<OwnedFd, SetupError> {
+    let pidfd = process::pidfd_open(main, 0).map_err(step("pidfd_open of the sandbox"))?;
+    let mut message = [0u8; 4];
+    let count = process::read_fd(ready.as_fd(), &mut message).map_err(step("reading the listener fd number"))?;
+    if count != message.len() {
+        return Err(SetupError::Step { step: "starting the sandbox", source: io::Error::other("the child exited before installing its filter") });
+    }
+    let number = i32::from_ne_bytes(message);
+    if number < 0 {
+        return Err(SetupError::Seccomp(io::Error::from_raw_os_error(-number)));
+    }
+    process::pidfd_getfd(pidfd.as_fd(), number).map_err(step("pidfd_getfd of the seccomp listener"))
+}
+
+/// Reads the errno the child reports when its exec failed; empty when exec succeeded.
+fn exec_error(error_read: &OwnedFd) -> Option<io::Error> {
+    let mut message = [0u8; 4];
+    match process::read_fd(error_read.as_fd(), &mut message) {
+        Ok(4) => Some(io::Error::from_raw_os_error(i32::from_ne_bytes(message))),
+        _ => None,
+    }
+}
+
+/// The child between fork and exec. Only raw system calls on prepared data: no allocation,
+/// no locks, because the parent's memory is a snapshot.
+fn child(config: &Config, program: &[libc::sock_filter], exec: &Exec, own_session: bool, ready: OwnedFd, go: OwnedFd, error: OwnedFd) -> ! {
+    // Rust ignores SIGPIPE in its own processes; the command must start with the default.
+    process::reset_signal_defaults(&[libc::SIGPIPE]);
+    if own_session {
+        let _ = process::setsid();
+    }
+    // Until the tracer has seized this process, die with the parent.
+    let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    if close_inherited_fds(&config.keep_fds).is_err() {
+        process::exit_now(125);
+    }
+    let listener = match install_filter(program) {
+        Ok(listener) => listener,
+        Err(errno) => {
+            let _ = process::write_fd(ready.as_fd(), &(-errno).to_ne_bytes());
+            process::exit_now(125);
+        }
+    };
+    if process::write_fd(ready.as_fd(), &listener.to_ne_bytes()).is_err() {
+        process::exit_now(125);
+    }
+    // Wait until the supervisor holds the listener, traces this process and serves
+    // notifications: read(2) is never trapped, so this cannot deadlock.
+    let mut byte = [0u8; 1];
+    if !matches!(process::read_fd(go.as_fd(), &mut byte), Ok(1)) {
+        process::exit_now(125);
+    }
+    let _ = process::close_raw(listener);
+    let mut last_error = libc::ENOENT;
+    for candidate in &exec.candidates {
+        let failure = process::execve(candidate, &exec.argv_pointers, &exec.envp_pointers);
+        let errno = cordon_sys::errno_of(&failure);
+        if errno != libc::ENOENT && errno != libc::ENOTDIR {
+            last_error = errno;
+        }
+        if !matches!(errno, libc::ENOENT | libc::ENOTDIR | libc::EACCES) {
+            break;
+        }
+    }
+    let _ = process::write_fd(error.as_fd(), &last_error.to_ne_bytes());
+    process::exit_now(if last_error == libc::ENOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE })
+}
+
+/// Installs the filter: the static allowlist and the notification verdicts in one program.
+/// `WAIT_KILLABLE_RECV` keeps a non-fatal signal from withdrawing a notification the
+/// supervisor is already handling, so an emulated call cannot run twice.
+fn install_filter(program: &[libc::sock_filter]) -> Result<i32, i32> {
+    process::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| cordon_sys::errno_of(&e))?;
+    let flags = bpf::SECCOMP_FILTER_FLAG_NEW_LISTENER | bpf::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    bpf::seccomp_set_mode_filter(program, flags).map_err(|e| cordon_sys::errno_of(&e))
+}
+
+/// Marks every inherited fd above 2 close-on-exec, except those named with `--keep-fd`.
+fn close_inherited_fds(keep: &[i32]) -> io::Result<()> {
+    let mut first = 3u32;
+    for &fd in keep {
+        let fd = fd as u32;
+        if fd > first {
+            process::cloexec_range(first, fd - 1)?;
+        }
+        first = first.max(fd + 1);
+    }
+    process::cloexec_range(first, u32::MAX)
+}
+
+fn prepare_exec(config: &Config) -> Result<Exec, SetupError> {
+    let command = config.command.first().ok_or_else(|| SetupError::Command("no command given".into()))?;
+    let to_c = |value: &[u8]| CString::new(value).map_err(|_| SetupError::Command(format!("{:?} contains a NUL byte", String::from_utf8_lossy(value))));
+    let argv: Vec<CString> = config.command.iter().map(|arg| to_c(arg.as_bytes())).collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = if config.clean_env {
+        Vec::new()
+    } else {
+        std::env::vars_os()
+            .map(|(key, value)| to_c(&[key.as_bytes(), b"=", value.as_bytes()].concat()))
+            .collect::<Result<_, _>>()?
+    };
+    let path_var = if config.clean_env { None } else { std::env::var_os("PATH") };
+    let candidates = search_path(Path::new(command), path_var.as_deref().map(|p| p.as_bytes()).unwrap_or(DEFAULT_PATH.as_bytes()))
+        .iter()
+        .map(|candidate| to_c(candidate.as_os_str().as_bytes()))
+        .collect::<Result<_, _>>()?;
+    let pointers = |strings: &[CString]| strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    Ok(Exec { candidates, argv_pointers: pointers(&argv), _argv: argv, envp_pointers: pointers(&envp), _envp: envp })
+}
+
+/// The files execvp would try for `command`, in order.
+fn search_path(command: &Path, path_var: &[u8]) -> Vec<PathBuf> {
+    if command.as_os_str().as_bytes().contains(&b'/') {
+        return vec![command.to_path_buf()];
+    }
+    path_var
+        .split(|&b| b == b':')
+        .map(|dir| if dir.is_empty() { PathBuf::from(".") } else { PathBuf::from(std::ffi::OsStr::from_bytes(dir)) })
+        .map(|dir| dir.join(command))
+        .collect()
+}
+
+fn is_terminal(fd: i32) -> bool {
+    // SAFETY: fd is borrowed only for the duration of isatty inside; invalid fds return false.
+    let fd = unsafe { fs::borrow_raw(fd) };
+    std::io::IsTerminal::is_terminal(&fd)
+}
+
+/// The terminal on cordon's stdin, stdout or stderr, kept so `/dev/tty` can be reopened.
+fn find_terminal() -> Option<Terminal> {
+    (0..=2).find(|&fd| is_terminal(fd)).and_then(|fd| {
+        // SAFETY: fds 0-2 stay open for cordon's whole life; the borrow ends in this block.
+        let borrowed = unsafe { fs::borrow_raw(fd) };
+        let stat = fs::fstat(borrowed).ok()?;
+        let fd = borrowed.try_clone_to_owned().ok()?;
+        Some(Terminal { rdev: stat.st_rdev, fd })
+    })
+}
+

@@ -1,0 +1,43 @@
+//! The set of live sandbox threads, maintained by the tracer from fork, clone, exec and exit
+//! events. It is the only source of truth for "is this pid part of the sandbox": procfs access
+//! to a pid outside it is refused, whatever the policy says.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+#[derive(Default)]
+pub struct Members {
+    tids: RwLock<HashSet<libc::pid_t>>,
+}
+
+impl Members {
+    pub fn insert(&self, tid: libc::pid_t) {
+        self.write().insert(tid);
+    }
+
+    pub fn remove(&self, tid: libc::pid_t) {
+        self.write().remove(&tid);
+    }
+
+    pub fn contains(&self, tid: libc::pid_t) -> bool {
+        self.read().contains(&tid)
+    }
+
+    pub fn snapshot(&self) -> Vec<libc::pid_t> {
+        self.read().iter().copied().collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    // A poisoned lock only means another thread panicked while holding it; the set itself is
+    // always consistent (single inserts and removes), and panics abort the process anyway.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashSet<libc::pid_t>> {
+        self.tids.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashSet<libc::pid_t>> {
+        self.tids.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

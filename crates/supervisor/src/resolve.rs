@@ -1,0 +1,542 @@
+//! The resolver: walks a path in the calling thread's view, one component at a time, holding
+//! an fd for every directory it passes through and building the canonical path as it goes.
+//!
+//! The policy is checked against the path built here, and the operation is then performed
+//! through the fds held here (`openat(parent, name, ...)`), so the object checked is the
+//! object used. Symlinks are followed by the resolver itself, never by the kernel; names whose
+//! meaning depends on the opener (`/proc/self`, `/proc/thread-self`, magic links below
+//! `/proc/PID`) are resolved for the caller, and procfs pid directories are entered only for
+//! live members of the sandbox.
+
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+use cordon_policy::Policy;
+use cordon_sys::fs;
+
+use crate::caller::Caller;
+use crate::members::Members;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const PROC_ROOT_INO: u64 = 1;
+/// The kernel's limit on symlinks followed in one lookup (`MAXSYMLINKS`).
+const MAX_SYMLINKS: u32 = 40;
+const NAME_MAX: usize = 255;
+
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// Where a relative path starts.
+#[derive(Clone, Copy, Debug)]
+pub enum Start {
+    Cwd,
+    Fd(i32),
+}
+
+/// How the final component is treated.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Follow a final symlink (no `O_NOFOLLOW`, no `O_CREAT|O_EXCL`).
+    pub follow_final: bool,
+    /// `RESOLVE_*` flags of openat2.
+    pub resolve: u64,
+}
+
+/// Where a path is with respect to procfs, tracked per directory so `..` restores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProcState {
+    Outside,
+    /// The root of a procfs mount.
+    Root,
+    /// Inside `/proc/PID` of a member; symlinks here are magic links.
+    Process,
+    /// `/proc/PID/task`, whose numeric entries are thread ids.
+    TaskList,
+}
+
+struct Dir {
+    fd: OwnedFd,
+    /// Length of the canonical path of this directory inside `Walk::path`.
+    path_len: usize,
+    proc: ProcState,
+    dev: u64,
+}
+
+/// The outcome of a resolution.
+pub enum Target {
+    /// An entry `name` in the directory at the top of the walk; `stat` is `None` when no such
+    /// entry exists (yet). The entry is never a symlink that should have been followed.
+    Entry { name: CString, stat: Option<libc::stat> },
+    /// The walk ended on the directory at the top of the walk (".", "..", "/").
+    Directory,
+    /// A magic link resolved to an object: an `O_PATH` fd and the object's policy name.
+    Object { fd: OwnedFd, path: Vec<u8> },
+}
+
+/// Why a resolution failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The errno the syscall fails with.
+    Errno(i32),
+    /// The path, or a directory on the way, is hidden by the policy (`path` names it).
+    Hidden { path: Vec<u8>, final_component: bool },
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Failure {
+        Failure::Errno(cordon_sys::errno_of(&error))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Failure>;
+
+/// One path walk in the view of one calling thread.
+pub struct Walk<'a> {
+    caller: &'a Caller,
+    policy: &'a Policy,
+    members: &'a Members,
+    stack: Vec<Dir>,
+    /// Canonical path of the top of the stack ("/" for the root), later with the final name.
+    path: Vec<u8>,
+    /// Index of the directory that `RESOLVE_BENEATH` and `RESOLVE_IN_ROOT` treat as the root.
+    floor: usize,
+    symlinks: u32,
+    options: Options,
+}
+
+impl<'a> Walk<'a> {
+    /// Prepares a walk of `path` for `caller`. Opens the caller's root (and its cwd or dirfd
+    /// for relative paths) through its procfs handle.
+    pub fn new(caller: &'a Caller, policy: &'a Policy, members: &'a Members, start: Start, path: &[u8], options: Options) -> Result<Walk<'a>> {
+        let root = fs::openat(caller.proc_dir.as_fd(), c"root", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
+        let dev = fs::fstat(root.as_fd())?.st_dev;
+        let mut walk = Walk {
+            caller,
+            policy,
+            members,
+            stack: vec![Dir { fd: root, path_len: 1, proc: ProcState::Outside, dev }],
+            path: b"/".to_vec(),
+            floor: 0,
+            symlinks: 0,
+            options,
+        };
+        let scoped = options.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
+        if path.first() == Some(&b'/') && !scoped {
+            return Ok(walk);
+        }
+        walk.enter_start(start)?;
+        if path.first() == Some(&b'/') && options.resolve & RESOLVE_BENEATH != 0 {
+            return Err(Failure::Errno(libc::EXDEV));
+        }
+        Ok(walk)
+    }
+
+    /// Replaces the stack with the canonical walk to the caller's cwd or dirfd.
+    fn enter_start(&mut self, start: Start) -> Result<()> {
+        let link = match start {
+            Start::Cwd => CString::from(c"cwd"),
+            Start::Fd(fd) if fd < 0 => return Err(Failure::Errno(libc::EBADF)),
+            Start::Fd(fd) => CString::new(format!("fd/{fd}")).map_err(|_| Failure::Errno(libc::EBADF))?,
+        };
+        let proc_dir = self.caller.proc_dir.as_fd();
+        let object = match fs::openat(proc_dir, &link, libc::O_PATH | libc::O_CLOEXEC, 0) {
+            Ok(object) => object,
+            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Err(Failure::Errno(libc::EBADF)),
+            Err(error) => return Err(error.into()),
+        };
+        let stat = fs::fstat(object.as_fd())?;
+        if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return Err(Failure::Errno(libc::ENOTDIR));
+        }
+        let hint = fs::readlinkat(proc_dir, &link)?;
+        if !self.walk_canonical(&hint, &stat)? {
+            // The directory has no name in the caller's view (deleted, or outside its root).
+            // NOTE: the kernel would still resolve names inside it; cordon refuses instead,
+            // because it cannot name what the policy would have to judge.
+            return Err(Failure::Errno(libc::ENOENT));
+        }
+        self.floor = self.stack.len() - 1;
+        Ok(())
+    }
+
+    /// Walks `hint`, the kernel's text for an object's path, from the caller's root without
+    /// following symlinks, and keeps the walk if it ends on the directory described by `stat`.
+    /// The text is never trusted: only a walk that reaches the same inode names the object.
+    fn walk_canonical(&mut self, hint: &[u8], stat: &libc::stat) -> Result<bool> {
+        if !self.walk_plain(hint)? {
+            return Ok(false);
+        }
+        let top = fs::fstat(self.top())?;
+        Ok(top.st_dev == stat.st_dev && top.st_ino == stat.st_ino)
+    }
+
+    /// Walks the directories of an absolute `path` from the caller's root, entering no
+    /// symlink. Returns `false` when any component is missing, hidden, not a directory or a
+    /// symlink.
+    fn walk_plain(&mut self, path: &[u8]) -> Result<bool> {
+        if path.first() != Some(&b'/') {
+            return Ok(false);
+        }
+        self.stack.truncate(1);
+        self.path.truncate(1);
+        for component in path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".") {
+            if component == b".." {
+                return Ok(false);
+            }
+            match self.enter_directory(component, false) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    fn top(&self) -> BorrowedFd<'_> {
+        self.stack.last().map(|dir| dir.fd.as_fd()).unwrap_or_else(|| fs::cwd())
+    }
+
+    fn top_state(&self) -> ProcState {
+        self.stack.last().map(|dir| dir.proc).unwrap_or(ProcState::Outside)
+    }
+
+    /// The canonical path of the final component after a successful resolution.
+    pub fn path(&self) -> &[u8] {
+        &self.path
+    }
+
+    /// The directory the final component lives in.
+    pub fn parent(&self) -> BorrowedFd<'_> {
+        self.top()
+    }
+
+    /// Resolves `path`.
+    pub fn resolve(&mut self, path: &[u8]) -> Result<Target> {
+        if path.is_empty() {
+            return Err(Failure::Errno(libc::ENOENT));
+        }
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        let mut trailing_slash = path.last() == Some(&b'/');
+        push_components(&mut pending, path);
+        if pending.is_empty() {
+            return Ok(Target::Directory);
+        }
+        while let Some(component) = pending.pop() {
+            let last = pending.is_empty();
+            match component.as_slice() {
+                b"." => {
+                    if last {
+                        return Ok(Target::Directory);
+                    }
+                }
+                b".." => {
+                    self.leave_directory()?;
+                    if last {
+                        return Ok(Target::Directory);
+                    }
+                }
+                name if last && !trailing_slash => {
+                    match self.final_component(name)? {
+                        Step::Done(target) => return Ok(target),
+                        Step::Follow(link) => {
+                            trailing_slash |= link.last() == Some(&b'/');
+                            self.follow(&link, &mut pending)?;
+                        }
+                    }
+                }
+                name => {
+                    if let Some(link) = self.middle_component(name)? {
+                        trailing_slash |= last && link.last() == Some(&b'/');
+                        self.follow(&link, &mut pending)?;
+                    } else if last {
+                        return Ok(Target::Directory);
+                    }
+                }
+            }
+        }
+        Ok(Target::Directory)
+    }
+
+    /// Queues a symlink's target in place of the link.
+    fn follow(&mut self, target: &[u8], pending: &mut Vec<Vec<u8>>) -> Result<()> {
+        self.symlinks += 1;
+        if self.symlinks > MAX_SYMLINKS || self.options.resolve & RESOLVE_NO_SYMLINKS != 0 {
+            return Err(Failure::Errno(libc::ELOOP));
+        }
+        if target.is_empty() {
+            return Err(Failure::Errno(libc::ENOENT));
+        }
+        if target[0] == b'/' {
+            if self.options.resolve & RESOLVE_BENEATH != 0 {
+                return Err(Failure::Errno(libc::EXDEV));
+            }
+            let keep = if self.options.resolve & RESOLVE_IN_ROOT != 0 { self.floor + 1 } else { 1 };
+            self.stack.truncate(keep);
+            let path_len = self.stack[keep - 1].path_len;
+            self.path.truncate(path_len);
+        }
+        push_components(pending, target);
+        Ok(())
+    }
+
+    fn leave_directory(&mut self) -> Result<()> {
+        if self.stack.len() - 1 <= self.floor {
+            if self.options.resolve & RESOLVE_BENEATH != 0 {
+                return Err(Failure::Errno(libc::EXDEV));
+            }
+            // ".." at the root (or at the IN_ROOT floor) stays there, as in the kernel.
+            return Ok(());
+        }
+        self.stack.pop();
+        let path_len = self.stack.last().map(|dir| dir.path_len).unwrap_or(1);
+        self.path.truncate(path_len);
+        Ok(())
+    }
+
+    /// The canonical path `name` would have inside the top directory.
+    fn child_path(&self, name: &[u8]) -> Vec<u8> {
+        let mut child = self.path.clone();
+        if child.last() != Some(&b'/') {
+            child.push(b'/');
+        }
+        child.extend_from_slice(name);
+        child
+    }
+
+    fn check_hidden(&self, name: &[u8], final_component: bool) -> Result<()> {
+        if !self.policy.has_hide_rules() {
+            return Ok(());
+        }
+        let child = self.child_path(name);
+        if self.policy.hidden(&child).is_some() {
+            return Err(Failure::Hidden { path: child, final_component });
+        }
+        Ok(())
+    }
+
+    /// Procfs names that stand for the caller itself, rewritten to the caller's ids.
+    fn opener_dependent(&self, name: &[u8]) -> Result<Option<Vec<u8>>> {
+        if name != b"self" && name != b"thread-self" {
+            return Ok(None);
+        }
+        if !self.at_proc_root()? {
+            return Ok(None);
+        }
+        let caller = self.caller;
+        Ok(Some(if name == b"self" {
+            caller.tgid.to_string().into_bytes()
+        } else {
+            format!("{}/task/{}", caller.tgid, caller.tid).into_bytes()
+        }))
+    }
+
+    fn at_proc_root(&self) -> Result<bool> {
+        match self.top_state() {
+            ProcState::Root => Ok(true),
+            ProcState::Process | ProcState::TaskList => Ok(false),
+            ProcState::Outside => {
+                let stat = fs::fstat(self.top())?;
+                Ok(stat.st_ino == PROC_ROOT_INO && fs::fs_type(self.top())? == PROC_SUPER_MAGIC)
+            }
+        }
+    }
+
+    /// Refuses procfs pid and tid directories of processes outside the sandbox.
+    fn check_membership(&self, name: &[u8]) -> Result<Option<ProcState>> {
+        let numeric = !name.is_empty() && name.iter().all(u8::is_ascii_digit);
+        let state = self.top_state();
+        if state == ProcState::TaskList {
+            return self.member_state(name, numeric);
+        }
+        if state == ProcState::Process {
+            return Ok(Some(if name == b"task" { ProcState::TaskList } else { ProcState::Process }));
+        }
+        if numeric && self.at_proc_root()? {
+            return self.member_state(name, true);
+        }
+        Ok(None)
+    }
+
+    fn member_state(&self, name: &[u8], numeric: bool) -> Result<Option<ProcState>> {
+        let pid = std::str::from_utf8(name).ok().and_then(|n| n.parse::<libc::pid_t>().ok());
+        match pid {
+            Some(pid) if numeric && self.members.contains(pid) => Ok(Some(ProcState::Process)),
+            _ => Err(Failure::Errno(libc::ENOENT)),
+        }
+    }
+
+    /// Enters directory `name`. Returns `Ok(false)` when `name` is a symlink (not entered).
+    fn enter_directory(&mut self, name: &[u8], final_component: bool) -> Result<bool> {
+        if name.len() > NAME_MAX {
+            return Err(Failure::Errno(libc::ENAMETOOLONG));
+        }
+        self.check_hidden(name, final_component)?;
+        let proc = self.check_membership(name)?;
+        let c_name = to_cstring(name)?;
+        let opened = fs::openat(self.top(), &c_name, libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY | libc::O_CLOEXEC, 0);
+        let fd = match opened {
+            Ok(fd) => fd,
+            Err(error) if error.raw_os_error() == Some(libc::ENOTDIR) => {
+                let stat = fs::lstatat(self.top(), &c_name)?;
+                if stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                    return Ok(false);
+                }
+                return Err(Failure::Errno(libc::ENOTDIR));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let stat = fs::fstat(fd.as_fd())?;
+        let parent_dev = self.stack.last().map(|dir| dir.dev).unwrap_or(stat.st_dev);
+        if self.options.resolve & RESOLVE_NO_XDEV != 0 && stat.st_dev != parent_dev {
+            // NOTE: compares device numbers, so a bind mount within one file system is not
+            // detected as a mount crossing.
+            return Err(Failure::Errno(libc::EXDEV));
+        }
+        let proc = match proc {
+            Some(state) => state,
+            None if stat.st_ino == PROC_ROOT_INO && fs::fs_type(fd.as_fd())? == PROC_SUPER_MAGIC => ProcState::Root,
+            None => ProcState::Outside,
+        };
+        self.path = self.child_path(name);
+        self.stack.push(Dir { fd, path_len: self.path.len(), proc, dev: stat.st_dev });
+        Ok(true)
+    }
+
+    /// A component with more path after it: must be a directory or a symlink to follow.
+    /// Returns the link text to follow, or `None` after entering the directory.
+    fn middle_component(&mut self, name: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(substitute) = self.opener_dependent(name)? {
+            self.check_hidden(name, false)?;
+            self.symlinks += 1;
+            return Ok(Some(substitute));
+        }
+        if self.enter_directory(name, false)? {
+            return Ok(None);
+        }
+        let c_name = to_cstring(name)?;
+        if self.top_state() == ProcState::Process {
+            let (_object, text, stat) = self.magic_link(&c_name)?;
+            if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                return Err(Failure::Errno(libc::ENOTDIR));
+            }
+            // NOTE: a directory without a name in the caller's view (deleted, or outside its
+            // root) cannot be judged by path rules, so walking through it is refused.
+            if !self.walk_canonical(&text, &stat)? {
+                return Err(Failure::Errno(libc::EACCES));
+            }
+            return Ok(None);
+        }
+        Ok(Some(fs::readlinkat(self.top(), &c_name)?))
+    }
+
+    /// The last component: report it, or return a symlink's text to follow.
+    fn final_component(&mut self, name: &[u8]) -> Result<Step> {
+        if name.len() > NAME_MAX {
+            return Err(Failure::Errno(libc::ENAMETOOLONG));
+        }
+        if let Some(substitute) = self.opener_dependent(name)? {
+            self.check_hidden(name, true)?;
+            if !self.options.follow_final {
+                return Err(Failure::Errno(libc::ELOOP));
+            }
+            self.symlinks += 1;
+            return Ok(Step::Follow(substitute));
+        }
+        self.check_hidden(name, true)?;
+        // A pid or tid directory may also be the final component.
+        self.check_membership(name)?;
+        let c_name = to_cstring(name)?;
+        let stat = match fs::lstatat(self.top(), &c_name) {
+            Ok(stat) => Some(stat),
+            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => None,
+            Err(error) => return Err(error.into()),
+        };
+        let is_link = stat.is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFLNK);
+        if is_link && self.options.follow_final {
+            if self.top_state() == ProcState::Process {
+                let (fd, text, stat) = self.magic_link(&c_name)?;
+                let path = self.name_object(&text, &stat)?;
+                return Ok(Step::Done(Target::Object { fd, path }));
+            }
+            return Ok(Step::Follow(fs::readlinkat(self.top(), &c_name)?));
+        }
+        self.path = self.child_path(name);
+        Ok(Step::Done(Target::Entry { name: c_name, stat }))
+    }
+
+    /// Opens a procfs magic link (`/proc/PID/cwd`, `fd/N`, `exe`, ...) of a member: the
+    /// object it points to, as an `O_PATH` fd, and the kernel's text for it.
+    fn magic_link(&mut self, name: &CString) -> Result<(OwnedFd, Vec<u8>, libc::stat)> {
+        if self.options.resolve & RESOLVE_NO_MAGICLINKS != 0 {
+            return Err(Failure::Errno(libc::ELOOP));
+        }
+        self.symlinks += 1;
+        let object = fs::openat(self.top(), name, libc::O_PATH | libc::O_CLOEXEC, 0)?;
+        let text = fs::readlinkat(self.top(), name)?;
+        let stat = fs::fstat(object.as_fd())?;
+        Ok((object, text, stat))
+    }
+
+    /// Names the object of a magic link: its path when a walk from the caller's root reaches
+    /// the same inode, else a reserved form such as `pipe:[123]` or `anon:...` that no
+    /// absolute pattern matches.
+    fn name_object(&mut self, text: &[u8], stat: &libc::stat) -> Result<Vec<u8>> {
+        if stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            return Ok(if self.walk_canonical(text, stat)? { self.path.clone() } else { reserved_name(text) });
+        }
+        let Some(slash) = text.iter().rposition(|&b| b == b'/') else { return Ok(reserved_name(text)) };
+        let (parent, name) = (&text[..slash], &text[slash + 1..]);
+        let parent = if parent.is_empty() { b"/".as_slice() } else { parent };
+        if name.is_empty() || !self.walk_plain(parent)? {
+            return Ok(reserved_name(text));
+        }
+        let c_name = to_cstring(name)?;
+        let same = matches!(fs::lstatat(self.top(), &c_name),
+            Ok(entry) if entry.st_dev == stat.st_dev && entry.st_ino == stat.st_ino);
+        let child = self.child_path(name);
+        let hidden = self.policy.has_hide_rules() && self.policy.hidden(&child).is_some();
+        Ok(if same && !hidden { child } else { reserved_name(text) })
+    }
+}
+
+enum Step {
+    Done(Target),
+    Follow(Vec<u8>),
+}
+
+/// Pushes the components of `path` so that popping yields them in order.
+fn push_components(pending: &mut Vec<Vec<u8>>, path: &[u8]) {
+    for component in path.split(|&b| b == b'/').filter(|c| !c.is_empty()).rev() {
+        pending.push(component.to_vec());
+    }
+}
+
+fn to_cstring(name: &[u8]) -> Result<CString> {
+    CString::new(name).map_err(|_| Failure::Errno(libc::EINVAL))
+}
+
+/// The policy name of an object without a reachable path: the kernel's link text for pipes,
+/// sockets and anonymous inodes, `memfd:NAME` for memfds, and `anon:TEXT` for anything else
+/// (deleted files, objects outside the caller's root). None of them starts with `/`.
+fn reserved_name(text: &[u8]) -> Vec<u8> {
+    if text.starts_with(b"pipe:") || text.starts_with(b"socket:") {
+        return text.to_vec();
+    }
+    if let Some(rest) = text.strip_prefix(b"anon_inode:") {
+        return [b"anon:".as_slice(), rest].concat();
+    }
+    if let Some(rest) = text.strip_prefix(b"/memfd:") {
+        let name = rest.strip_suffix(b" (deleted)").unwrap_or(rest);
+        return [b"memfd:".as_slice(), name].concat();
+    }
+    [b"anon:".as_slice(), text].concat()
+}
+
+/// Renders a path for messages (lossy; the audit log keeps the exact bytes).
+pub fn display(path: &[u8]) -> String {
+    OsStr::from_bytes(path).to_string_lossy().into_owned()
+}

@@ -1,0 +1,104 @@
+//! The tracer: the thread that seized the first sandboxed process. Every descendant is
+//! attached automatically (fork, vfork and clone tracing) with `PTRACE_O_EXITKILL`, so the
+//! death of the supervisor kills the whole sandbox. The tracer keeps the member set, delivers
+//! signals, parks group stops with `PTRACE_LISTEN`, and ends the sandbox when COMMAND exits.
+
+use std::io;
+
+use cordon_sys::{process, ptrace};
+
+use crate::context::Context;
+
+/// How the first sandboxed process ended.
+#[derive(Clone, Copy, Debug)]
+pub enum Ending {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl Ending {
+    /// The exit status cordon reports: the code, or 128 + the signal number.
+    pub fn code(self) -> i32 {
+        match self {
+            Ending::Exited(code) => code,
+            Ending::Signaled(signal) => 128 + signal,
+        }
+    }
+}
+
+/// Serves ptrace stops until every tracee is gone; returns how `main` ended.
+pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
+    let mut ending = None;
+    loop {
+        let status = match process::wait_any() {
+            Ok(status) => status,
+            Err(error) if error.raw_os_error() == Some(libc::ECHILD) => break,
+            Err(error) => return Err(error),
+        };
+        let (pid, raw) = (status.pid, status.status);
+        if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
+            context.members.remove(pid);
+            if pid == main {
+                ending = Some(if libc::WIFEXITED(raw) { Ending::Exited(libc::WEXITSTATUS(raw)) } else { Ending::Signaled(libc::WTERMSIG(raw)) });
+                // The sandbox ends with COMMAND: remaining descendants are killed.
+                context.kill_sandbox();
+            }
+            continue;
+        }
+        if !libc::WIFSTOPPED(raw) {
+            continue;
+        }
+        if !context.members.contains(pid) {
+            // A new child's first stop can arrive before its parent's fork event.
+            context.members.insert(pid);
+        }
+        if ending.is_some() {
+            let _ = process::kill(pid, libc::SIGKILL);
+        }
+        handle_stop(context, pid, raw);
+    }
+    ending.ok_or_else(|| io::Error::other("the sandboxed command was never reported as exited"))
+}
+
+fn handle_stop(context: &Context, pid: libc::pid_t, raw: i32) {
+    let signal = libc::WSTOPSIG(raw);
+    let event = raw >> 16;
+    let result = match event {
+        libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+            match ptrace::event_message(pid) {
+                Ok(child) => context.members.insert(child as libc::pid_t),
+                Err(error) => tracing::warn!(pid, %error, "could not read the new process id"),
+            }
+            ptrace::cont(pid, 0)
+        }
+        libc::PTRACE_EVENT_EXEC => {
+            // A non-leader thread that execs takes over the thread-group id; its old tid is gone.
+            if let Ok(former) = ptrace::event_message(pid) {
+                if former as libc::pid_t != pid {
+                    context.members.remove(former as libc::pid_t);
+                }
+            }
+            ptrace::cont(pid, 0)
+        }
+        PTRACE_EVENT_STOP => {
+            if is_group_stop_signal(signal) {
+                ptrace::listen(pid)
+            } else {
+                ptrace::cont(pid, 0)
+            }
+        }
+        _ => ptrace::cont(pid, signal),
+    };
+    if let Err(error) = result {
+        // ESRCH: the tracee was killed while stopped; its exit is reported next.
+        if error.raw_os_error() != Some(libc::ESRCH) {
+            tracing::warn!(pid, %error, "ptrace request failed");
+        }
+    }
+}
+
+const PTRACE_EVENT_STOP: i32 = 128;
+
+fn is_group_stop_signal(signal: i32) -> bool {
+    matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+}

@@ -1,0 +1,242 @@
+//! Notification workers: receive a notification, pin the calling thread, copy its arguments
+//! once, validate the notification, dispatch to the handler of the syscall family, and answer.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use cordon_sys::{creds, fs, notify};
+
+use crate::caller::{self, Caller, CopyError, Own};
+use crate::context::Context;
+use crate::open::{self, BlockingOpen, OpenRequest, Reply};
+use crate::resolve::Start;
+
+/// Size of `struct open_how` as of Linux 5.6 (`OPEN_HOW_SIZE_VER0`).
+const OPEN_HOW_SIZE: u64 = 24;
+/// openat2 refuses a `how` larger than a page with `E2BIG`.
+const OPEN_HOW_MAX: u64 = 4096;
+/// Blocking opens running at once; beyond this a worker performs them itself.
+const MAX_BLOCKING: usize = 256;
+
+/// The handlers, by syscall number. Every number the filter answers with USER_NOTIF must be
+/// here; a notification for any other number is refused with `ENOSYS`.
+const HANDLERS: &[(i64, &str, Decoder)] = &[
+    (libc::SYS_open, "open", decode_open),
+    (libc::SYS_creat, "creat", decode_creat),
+    (libc::SYS_openat, "openat", decode_openat),
+    (libc::SYS_openat2, "openat2", decode_openat2),
+];
+
+type Decoder = fn(&'static str, &Caller, &[u64; 6]) -> Result<OpenRequest, i32>;
+
+/// Runs one worker until the listener is closed.
+pub fn run(context: Arc<Context>, listener: Arc<OwnedFd>) {
+    if let Err(error) = creds::unshare_fs() {
+        // Without its own fs_struct the worker's umask would be shared by all workers.
+        tracing::error!(%error, "worker could not unshare its fs attributes; stopping the sandbox");
+        std::process::abort();
+    }
+    let mut own = match Own::capture() {
+        Ok(own) => own,
+        Err(error) => {
+            tracing::error!(%error, "worker could not read its credentials; stopping the sandbox");
+            std::process::abort();
+        }
+    };
+    let blocking = Arc::new(AtomicUsize::new(0));
+    loop {
+        let notification = match notify::receive(listener.as_fd()) {
+            Ok(notification) => notification,
+            Err(error) if matches!(error.raw_os_error(), Some(libc::EINTR | libc::ENOENT)) => continue,
+            Err(error) => {
+                tracing::debug!(%error, "notification listener closed");
+                return;
+            }
+        };
+        serve(&context, &listener, &blocking, &mut own, &notification);
+    }
+}
+
+fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicUsize>, own: &mut Own, notification: &notify::Notification) {
+    let id = notification.id;
+    let tid = notification.pid as libc::pid_t;
+    let nr = i64::from(notification.data.nr);
+    let Some(&(_, name, decode)) = HANDLERS.iter().find(|(number, _, _)| *number == nr) else {
+        answer(listener.as_fd(), id, Reply::Errno(libc::ENOSYS));
+        return;
+    };
+    // Pin the thread and copy its arguments, then prove with ID_VALID that the thread was the
+    // one that made the call while we read (its pid cannot be reused while it waits).
+    let prepared = Caller::open(tid).map_err(|_| libc::EACCES).and_then(|caller| {
+        let request = decode(name, &caller, &notification.data.args)?;
+        Ok((caller, request))
+    });
+    if !notify::id_valid(listener.as_fd(), id) {
+        return;
+    }
+    let (caller, request) = match prepared {
+        Ok(prepared) => prepared,
+        Err(errno) => {
+            answer(listener.as_fd(), id, Reply::Errno(errno));
+            return;
+        }
+    };
+    match open::handle(context, &caller, own, &request) {
+        Reply::Blocking(work) => dispatch_blocking(listener, blocking, own, id, caller.credentials.clone(), work),
+        reply => answer(listener.as_fd(), id, reply),
+    }
+}
+
+/// Runs an open that may block on its own thread, so a FIFO waiting for its peer never holds
+/// a worker that other sandboxed processes need.
+fn dispatch_blocking(listener: &Arc<OwnedFd>, blocking: &Arc<AtomicUsize>, own: &mut Own, id: u64, credentials: caller::Credentials, work: BlockingOpen) {
+    if blocking.fetch_add(1, Ordering::SeqCst) >= MAX_BLOCKING {
+        blocking.fetch_sub(1, Ordering::SeqCst);
+        // NOTE: past the bound the worker opens inline and may wait for the FIFO's peer.
+        let reply = perform_blocking(own, &credentials, work);
+        answer(listener.as_fd(), id, reply);
+        return;
+    }
+    let thread_listener = Arc::clone(listener);
+    let counter = Arc::clone(blocking);
+    let spawned = std::thread::Builder::new().name("cordon-blocking".into()).spawn(move || {
+        let reply = match creds::unshare_fs().and_then(|()| Own::capture()) {
+            Ok(mut own) => perform_blocking(&mut own, &credentials, work),
+            Err(error) => {
+                tracing::warn!(%error, "blocking open thread could not set up its identity");
+                Reply::Errno(libc::EAGAIN)
+            }
+        };
+        answer(thread_listener.as_fd(), id, reply);
+        counter.fetch_sub(1, Ordering::SeqCst);
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not start a blocking open thread");
+        blocking.fetch_sub(1, Ordering::SeqCst);
+        answer(listener.as_fd(), id, Reply::Errno(libc::EAGAIN));
+    }
+}
+
+fn perform_blocking(own: &mut Own, credentials: &caller::Credentials, work: BlockingOpen) -> Reply {
+    let _identity = match caller::adopt(own, credentials) {
+        Ok(adopted) => adopted,
+        Err(_) => return Reply::Errno(libc::EACCES),
+    };
+    let opened = match &work.name {
+        Some(name) => fs::openat(work.parent.as_fd(), name, work.flags, work.mode),
+        None => fs::reopen(work.parent.as_fd(), work.flags),
+    };
+    match opened {
+        Ok(fd) => Reply::Fd { fd, cloexec: work.cloexec },
+        Err(error) => Reply::Errno(cordon_sys::errno_of(&error)),
+    }
+}
+
+fn answer(listener: BorrowedFd<'_>, id: u64, reply: Reply) {
+    let result = match reply {
+        Reply::Fd { fd, cloexec } => notify::add_fd_and_respond(listener, id, fd.as_fd(), cloexec).map(drop),
+        Reply::Errno(errno) => notify::respond(listener, id, 0, errno),
+        Reply::Blocking(_) => notify::respond(listener, id, 0, libc::EAGAIN),
+    };
+    if let Err(error) = result {
+        // ENOENT: the caller died or was interrupted meanwhile; nothing is left to answer.
+        if error.raw_os_error() != Some(libc::ENOENT) {
+            tracing::warn!(%error, id, "could not answer a notification");
+        }
+    }
+}
+
+fn read_path(caller: &Caller, address: u64) -> Result<Vec<u8>, i32> {
+    caller::read_path(caller.tid, address).map_err(copy_errno)
+}
+
+fn copy_errno(error: CopyError) -> i32 {
+    match error {
+        CopyError::Fault => libc::EFAULT,
+        CopyError::TooLong => libc::ENAMETOOLONG,
+        CopyError::Denied(error) => {
+            tracing::debug!(%error, "cannot read the caller's memory");
+            libc::EACCES
+        }
+    }
+}
+
+/// `open(path, flags, mode)`. On x86_64 the kernel forces `O_LARGEFILE` for open and openat.
+fn decode_open(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<OpenRequest, i32> {
+    Ok(OpenRequest {
+        syscall,
+        start: Start::Cwd,
+        path: read_path(caller, args[0])?,
+        flags: u64::from(args[1] as u32 | libc::O_LARGEFILE as u32),
+        mode: args[2] & 0o7777,
+        resolve: 0,
+        strict: false,
+    })
+}
+
+/// `creat(path, mode)` is `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
+fn decode_creat(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<OpenRequest, i32> {
+    Ok(OpenRequest {
+        syscall,
+        start: Start::Cwd,
+        path: read_path(caller, args[0])?,
+        flags: (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_LARGEFILE) as u64,
+        mode: args[1] & 0o7777,
+        resolve: 0,
+        strict: false,
+    })
+}
+
+/// `openat(dirfd, path, flags, mode)`: dirfd and flags are ints (low 32 bits).
+fn decode_openat(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<OpenRequest, i32> {
+    Ok(OpenRequest {
+        syscall,
+        start: start_of(args[0]),
+        path: read_path(caller, args[1])?,
+        flags: u64::from(args[2] as u32 | libc::O_LARGEFILE as u32),
+        mode: args[3] & 0o7777,
+        resolve: 0,
+        strict: false,
+    })
+}
+
+/// `openat2(dirfd, path, how, size)`: `how` is copied once, extensible-struct rules apply
+/// (smaller than version 0: EINVAL; larger than a page: E2BIG; unknown trailing bytes must be
+/// zero, else E2BIG).
+fn decode_openat2(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<OpenRequest, i32> {
+    let size = args[3];
+    if size < OPEN_HOW_SIZE {
+        return Err(libc::EINVAL);
+    }
+    if size > OPEN_HOW_MAX {
+        return Err(libc::E2BIG);
+    }
+    let how = caller::read_struct(caller.tid, args[2], size as usize).map_err(copy_errno)?;
+    if how[OPEN_HOW_SIZE as usize..].iter().any(|&b| b != 0) {
+        return Err(libc::E2BIG);
+    }
+    let field = |index: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&how[index * 8..index * 8 + 8]);
+        u64::from_ne_bytes(bytes)
+    };
+    Ok(OpenRequest {
+        syscall,
+        start: start_of(args[0]),
+        path: read_path(caller, args[1])?,
+        flags: field(0),
+        mode: field(1),
+        resolve: field(2),
+        strict: true,
+    })
+}
+
+fn start_of(dirfd: u64) -> Start {
+    let dirfd = dirfd as u32 as i32;
+    if dirfd == libc::AT_FDCWD {
+        Start::Cwd
+    } else {
+        Start::Fd(dirfd)
+    }
+}

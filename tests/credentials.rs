@@ -1,0 +1,212 @@
+//! A sandboxed process that changed its credentials keeps exactly those credentials for the
+//! opens cordon performs on its behalf: cordon runs as root here, so a supervisor that
+//! opened files with its own credentials would let every one of these tests read or write
+//! what the kernel forbids the child.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use common::sandbox::{path_str, program_stderr, stdout_text, Launch, PY_ATTEMPT, PYTHON};
+use common::{describe, is_root, user_ids, Identity, Scratch, TEST_USER};
+
+/// Returns false, after saying why, when the suite is not running as root.
+fn running_as_root(test: &str) -> bool {
+    if !is_root() {
+        eprintln!("skipped {test}: changing to another user or dropping capabilities needs root");
+        return false;
+    }
+    common::identities(); // creates the test user when it is missing
+    true
+}
+
+/// `setpriv` arguments that switch to the test user with its groups.
+fn as_test_user() -> Vec<String> {
+    strings!["setpriv", format!("--reuid={TEST_USER}"), format!("--regid={TEST_USER}"), "--init-groups", "--"]
+}
+
+/// `setpriv` arguments that keep uid 0 but remove `caps` (comma-separated names) from the
+/// inheritable and bounding sets. For uid 0 the kernel computes the permitted and effective
+/// sets after exec as inheritable | bounding, so the program that setpriv executes runs
+/// without those capabilities; the script checks this in /proc/self/status.
+fn without_caps(caps: &[&str]) -> Vec<String> {
+    let removed: Vec<String> = caps.iter().map(|cap| format!("-{cap}")).collect();
+    let removed = removed.join(",");
+    strings!["setpriv", format!("--inh-caps={removed}"), format!("--bounding-set={removed}"), "--"]
+}
+
+/// Python prelude that prints whether CAP_DAC_OVERRIDE (bit 1) and CAP_DAC_READ_SEARCH
+/// (bit 2) are in the effective set.
+const PY_PRINT_DAC_CAPS: &str = r#"
+with open("/proc/self/status") as status:
+    effective = next(int(line.split()[1], 16) for line in status if line.startswith("CapEff:"))
+print("dac_override", bool(effective & 1 << 1), "dac_read_search", bool(effective & 1 << 2))
+"#;
+
+/// Writes `name` in `dir` with `contents`, mode 0600, owned by `uid`.
+fn private_file(dir: &Scratch, name: &str, contents: &[u8], uid: u32, gid: u32) -> String {
+    let file = dir.write(Identity::Invoker, name, contents);
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).expect("chmod 0600");
+    chown(&file, Some(uid), Some(gid)).expect("chown private file");
+    path_str(&file)
+}
+
+fn python(body: &str, args: &[&str]) -> Vec<String> {
+    let mut command = strings![PYTHON, "-c", format!("{PY_ATTEMPT}\n{body}")];
+    command.extend(args.iter().map(ToString::to_string));
+    command
+}
+
+#[test]
+fn dropped_user_cannot_read_root_file() {
+    if !running_as_root("dropped_user_cannot_read_root_file") {
+        return;
+    }
+    let (uid, gid) = user_ids().expect("test user exists");
+    let dir = Scratch::new(Identity::Invoker, "creds-read");
+    let root_file = private_file(&dir, "root-only.txt", b"root secret\n", 0, 0);
+    let user_file = private_file(&dir, "user-own.txt", b"user data\n", uid, gid);
+    let body = r#"
+attempt("root-only", lambda: open(sys.argv[1]).read().strip())
+attempt("own", lambda: open(sys.argv[2]).read().strip())
+"#;
+    let mut command = as_test_user();
+    command.extend(python(body, &[&root_file, &user_file]));
+    let launch = Launch::new(Identity::Invoker, &dir.path);
+
+    let native = launch.native(&command);
+    assert_eq!(stdout_text(&native), "root-only EACCES\nown ok user data\n", "native run:\n{}", describe(&native));
+
+    let sandboxed = launch.sandboxed(&[], &command);
+    assert_eq!(sandboxed.stdout, native.stdout, "cordon differs from native:\n{}", describe(&sandboxed));
+}
+
+#[test]
+fn dropped_user_cat_gets_permission_denied() {
+    if !running_as_root("dropped_user_cat_gets_permission_denied") {
+        return;
+    }
+    let dir = Scratch::new(Identity::Invoker, "creds-cat");
+    let root_file = private_file(&dir, "root-only.txt", b"root secret\n", 0, 0);
+    let mut command = as_test_user();
+    command.extend(strings!["cat", root_file]);
+
+    let output = Launch::new(Identity::Invoker, &dir.path).sandboxed(&[], &command);
+    assert_eq!(output.stdout, b"", "cat printed a root-only file:\n{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "cat exit status:\n{}", describe(&output));
+    assert!(program_stderr(&output).contains("Permission denied"), "cat did not report EACCES:\n{}", describe(&output));
+}
+
+#[test]
+fn root_without_dac_caps_cannot_read() {
+    if !running_as_root("root_without_dac_caps_cannot_read") {
+        return;
+    }
+    let (uid, gid) = user_ids().expect("test user exists");
+    let dir = Scratch::new(Identity::Invoker, "creds-caps");
+    // Root reads another user's 0600 file only through CAP_DAC_OVERRIDE or
+    // CAP_DAC_READ_SEARCH, so both are removed.
+    let file = private_file(&dir, "other-user.txt", b"not for root\n", uid, gid);
+    let body = format!("{PY_PRINT_DAC_CAPS}\nattempt(\"read\", lambda: open(sys.argv[1]).read().strip())");
+    let full_root = python(&body, &[&file]);
+    let mut dropped = without_caps(&["dac_override", "dac_read_search"]);
+    dropped.extend(python(&body, &[&file]));
+    let launch = Launch::new(Identity::Invoker, &dir.path);
+
+    let native_full = launch.native(&full_root);
+    assert_eq!(
+        stdout_text(&native_full),
+        "dac_override True dac_read_search True\nread ok not for root\n",
+        "native root run:\n{}",
+        describe(&native_full)
+    );
+    let native_dropped = launch.native(&dropped);
+    assert_eq!(
+        stdout_text(&native_dropped),
+        "dac_override False dac_read_search False\nread EACCES\n",
+        "native run without the capabilities:\n{}",
+        describe(&native_dropped)
+    );
+
+    let sandboxed_full = launch.sandboxed(&[], &full_root);
+    assert_eq!(sandboxed_full.stdout, native_full.stdout, "root under cordon:\n{}", describe(&sandboxed_full));
+    let sandboxed_dropped = launch.sandboxed(&[], &dropped);
+    assert_eq!(
+        sandboxed_dropped.stdout,
+        native_dropped.stdout,
+        "root without the capabilities under cordon:\n{}",
+        describe(&sandboxed_dropped)
+    );
+}
+
+#[test]
+fn root_without_dac_override_cannot_write() {
+    if !running_as_root("root_without_dac_override_cannot_write") {
+        return;
+    }
+    let (uid, gid) = user_ids().expect("test user exists");
+    let dir = Scratch::new(Identity::Invoker, "creds-write");
+    // CAP_DAC_READ_SEARCH does not cover writing, so removing CAP_DAC_OVERRIDE alone is
+    // enough here.
+    let file = private_file(&dir, "other-user.txt", b"original\n", uid, gid);
+    let body = format!("{PY_PRINT_DAC_CAPS}\nattempt(\"write\", lambda: open(sys.argv[1], \"a\").write(\"appended\\n\"))");
+    let mut dropped = without_caps(&["dac_override"]);
+    dropped.extend(python(&body, &[&file]));
+    let launch = Launch::new(Identity::Invoker, &dir.path);
+    let policy = strings!["--allow-write", format!("{}/**", path_str(&dir.path))];
+
+    let native = launch.native(&dropped);
+    assert_eq!(
+        stdout_text(&native),
+        "dac_override False dac_read_search True\nwrite EACCES\n",
+        "native run without CAP_DAC_OVERRIDE:\n{}",
+        describe(&native)
+    );
+
+    let sandboxed = launch.sandboxed(&policy, &dropped);
+    assert_eq!(sandboxed.stdout, native.stdout, "cordon differs from native:\n{}", describe(&sandboxed));
+    assert_eq!(fs::read(&file).expect("read back"), b"original\n", "the file was written through cordon");
+}
+
+/// Runs a shell script as the test user, with cordon (running as root) in between when
+/// `sandboxed`, and returns the scratch directory it wrote in.
+fn create_as_test_user(sandboxed: bool) -> Scratch {
+    let dir = Scratch::new(Identity::Unprivileged, if sandboxed { "creds-umask-cordon" } else { "creds-umask-native" });
+    let script = "umask 077; echo private > private.txt; umask 002; echo shared > shared.txt";
+    let mut command = as_test_user();
+    command.extend(strings!["sh", "-c", script]);
+    let launch = Launch::new(Identity::Invoker, &dir.path);
+    let output = if sandboxed {
+        let tree = format!("{}/**", path_str(&dir.path));
+        launch.sandboxed(&strings!["--allow-write", tree, "--allow-create", tree], &command)
+    } else {
+        launch.native(&command)
+    };
+    assert!(output.status.success(), "creating files (sandboxed: {sandboxed}):\n{}", describe(&output));
+    dir
+}
+
+fn mode_and_owner(file: &Path) -> (u32, u32, u32) {
+    let metadata = fs::metadata(file).unwrap_or_else(|error| panic!("stat {}: {error}", file.display()));
+    (metadata.mode() & 0o7777, metadata.uid(), metadata.gid())
+}
+
+#[test]
+fn created_files_owned_by_dropped_user() {
+    if !running_as_root("created_files_owned_by_dropped_user") {
+        return;
+    }
+    let (uid, gid) = user_ids().expect("test user exists");
+    let native = create_as_test_user(false);
+    let sandboxed = create_as_test_user(true);
+
+    for (name, mode) in [("private.txt", 0o600), ("shared.txt", 0o664)] {
+        assert_eq!(mode_and_owner(&native.join(name)), (mode, uid, gid), "native {name}: mode, uid, gid");
+        let (actual_mode, actual_uid, actual_gid) = mode_and_owner(&sandboxed.join(name));
+        assert_eq!(actual_uid, uid, "{name} created through cordon is not owned by {TEST_USER}");
+        assert_eq!(actual_gid, gid, "{name} created through cordon has the wrong group");
+        assert_eq!(actual_mode, mode, "{name} created through cordon ignores the umask: mode {actual_mode:o}");
+    }
+}
