@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs every race program of tests/attacks under cordon for a long time and prints its
-# counts. CI runs each race for about 2 seconds (cargo test -p cordon --test attacks); this
-# script is for a person who wants many more attempts before trusting a change to the
-# resolver or the open emulation. It runs as the invoking user; run it through
-# `setpriv --reuid=USER --regid=USER --init-groups` to race as another user.
+# counts. CI runs each race for about 2 seconds (cargo test -p cordon --test attacks). This
+# script gives many more attempts, for checking a change to the resolver or the open
+# emulation before trusting it. It races as the invoking user. To race as another user,
+# run it through `setpriv --reuid=USER --regid=USER --init-groups`.
 #
 # Usage: scripts/race-long.sh [SECONDS_PER_RACE]       (default 60)
 # Environment: CORDON  cordon binary to test (default: build target/release/cordon)

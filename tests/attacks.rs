@@ -1,6 +1,6 @@
 //! Race tests for the rules that make cordon's decision and action refer to the same
-//! object: each C program in `tests/attacks` races the supervisor with a second thread that
-//! changes the path buffer or the file system while the main thread opens a file.
+//! object. Each C program in `tests/attacks` races the supervisor: a second thread changes
+//! the path buffer or the file system while the main thread opens a file.
 //!
 //! Every race is run natively first and must read the secret there at least once, which
 //! shows the harness can win. Under cordon, with a policy that denies reading the secret,
@@ -111,10 +111,19 @@ fn check_race(race: &Race, program: &Program) {
 fn check_native(race: &Race, program: &Program) {
     let scratch = prepare(race, program, Identity::Invoker);
     let output = output_within(
-        command_as(Identity::Invoker, program.path(), &run_operands(race, &scratch)),
+        command_as(
+            Identity::Invoker,
+            program.path(),
+            &run_operands(race, &scratch),
+        ),
         RUN_TIMEOUT,
     );
-    assert!(output.status.success(), "{} failed natively\n{}", race.label(), describe(&output));
+    assert!(
+        output.status.success(),
+        "{} failed natively\n{}",
+        race.label(),
+        describe(&output)
+    );
 
     let counts = RaceCounts::parse(&output);
     eprintln!("{} natively: {counts}", race.label());
@@ -141,7 +150,12 @@ fn check_under_cordon(race: &Race, program: &Program, who: Identity) {
 
     let counts = RaceCounts::parse(&output);
     eprintln!("{} under cordon as {who:?}: {counts}", race.label());
-    assert_eq!(counts.denied, 0, "{} read the secret under cordon as {who:?}: {counts}", race.label());
+    assert_eq!(
+        counts.denied,
+        0,
+        "{} read the secret under cordon as {who:?}: {counts}",
+        race.label()
+    );
     assert!(
         counts.allowed >= MIN_ALLOWED,
         "{} read the public file fewer than {MIN_ALLOWED} times under cordon as {who:?}: {counts}\n{}",
@@ -166,7 +180,10 @@ fn check_under_cordon(race: &Race, program: &Program, who: Identity) {
 fn prepare(race: &Race, program: &Program, who: Identity) -> Scratch {
     let scratch = Scratch::new(who, &race.label());
     let dir = scratch.path.display().to_string();
-    let output = output_within(command_as(who, program.path(), &["prepare", &dir]), RUN_TIMEOUT);
+    let output = output_within(
+        command_as(who, program.path(), &["prepare", &dir]),
+        RUN_TIMEOUT,
+    );
     assert!(
         output.status.success(),
         "{} prepare {dir} failed as {who:?}\n{}",
@@ -186,9 +203,9 @@ fn run_operands(race: &Race, scratch: &Scratch) -> Vec<String> {
     operands
 }
 
-/// The policy of a race: reading the secret is denied, and the racing thread may create,
-/// rename and delete in the race's directory. `--quiet` because thousands of denials are
-/// expected.
+/// Builds the `cordon run` options of a race. Reading the secret is denied, and the racing
+/// thread may create, rename and delete in the race's directory. `--quiet` keeps the
+/// thousands of expected denials off stderr.
 fn cordon_options(race: &Race, scratch: &Scratch) -> Vec<String> {
     let dir = scratch.path.display();
     let whole_dir = format!("{dir}/**");

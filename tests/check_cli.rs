@@ -1,6 +1,7 @@
 //! `cordon check` and profile errors: a valid profile passes, and each kind of mistake is
-//! reported as `FILE:LINE:COLUMN: message` naming what is wrong, both by `cordon check` and
-//! by `cordon run --profile`, which then exits 125 without running the command.
+//! reported as `FILE:LINE:COLUMN: message` saying what is wrong, followed by a hint line,
+//! both by `cordon check` and by `cordon run --profile`, which then exits 125 without
+//! running the command.
 
 mod common;
 
@@ -13,7 +14,7 @@ use common::{describe, identities, Identity, Scratch};
 const CORDON_FAILURE: i32 = 125;
 
 /// A profile mistake: the file's text, where the error is, and the text the message must
-/// contain to tell the user what to fix.
+/// contain to say what is wrong.
 struct Mistake {
     name: &'static str,
     text: &'static str,
@@ -21,7 +22,7 @@ struct Mistake {
     /// The 1-based columns the reported position may take: the offending key, or any
     /// character of the offending string literal.
     columns: std::ops::RangeInclusive<usize>,
-    culprit: &'static str,
+    must_contain: &'static str,
 }
 
 const MISTAKES: [Mistake; 3] = [
@@ -30,7 +31,7 @@ const MISTAKES: [Mistake; 3] = [
         text: "[defaults]\nread = \"allow\"\nreed = \"deny\"\n",
         line: 3,
         columns: 1..=1,
-        culprit: "reed",
+        must_contain: "reed",
     },
     Mistake {
         name: "invalid-glob",
@@ -38,7 +39,8 @@ const MISTAKES: [Mistake; 3] = [
         line: 4,
         // `"/tmp/[unclosed"` spans columns 10 to 25.
         columns: 10..=25,
-        culprit: "/tmp/[unclosed",
+        // The position already points at the pattern, so the message need not repeat it.
+        must_contain: "invalid glob",
     },
     Mistake {
         name: "unset-variable",
@@ -46,30 +48,63 @@ const MISTAKES: [Mistake; 3] = [
         line: 4,
         // `"${CORDON_SURELY_UNSET}/data"` spans columns 10 to 38.
         columns: 10..=38,
-        culprit: "CORDON_SURELY_UNSET",
+        must_contain: "CORDON_SURELY_UNSET",
     },
 ];
 
-/// A launch in `dir` that guarantees the variable the unset-variable case relies on is unset.
+/// Returns a launch in `dir` with the variable of the unset-variable case removed.
 fn launch(who: Identity, dir: &Scratch) -> Launch {
     Launch::new(who, &dir.path).env_remove("CORDON_SURELY_UNSET")
 }
 
-/// Returns the stderr line that starts with `FILE:`, with the line and column parsed, or
-/// fails with the whole output.
-fn located_error(output: &Output, file: &str) -> (String, usize, usize) {
+/// A located profile error as cordon prints it on stderr.
+struct ReportedError {
+    /// The `FILE:LINE:COLUMN: message` line, without the `cordon: ` prefix that
+    /// `cordon run` puts before its own errors.
+    message: String,
+    line: usize,
+    column: usize,
+    /// The indented `hint: ...` line that follows the message, if any.
+    hint: Option<String>,
+}
+
+/// Finds the stderr line that starts with `FILE:` (after an optional `cordon: `) and parses
+/// its line, column and the hint below it, failing with the whole output when it is absent.
+fn located_error(output: &Output, file: &str) -> ReportedError {
     let stderr = stderr_text(output);
+    let lines: Vec<&str> = stderr.lines().collect();
     let prefix = format!("{file}:");
-    let line = stderr
-        .lines()
-        .find(|line| line.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no line starting with {prefix} on stderr:\n{}", describe(output)));
-    let mut parts = line[prefix.len()..].splitn(3, ':');
-    let number = |part: Option<&str>| part.and_then(|text| text.parse::<usize>().ok());
-    let (Some(line_number), Some(column)) = (number(parts.next()), number(parts.next())) else {
-        panic!("{line:?} does not continue as LINE:COLUMN:\n{}", describe(output));
+    let without_program = |line: &str| line.strip_prefix("cordon: ").unwrap_or(line).to_owned();
+    let Some(index) = lines
+        .iter()
+        .position(|line| without_program(line).starts_with(&prefix))
+    else {
+        panic!(
+            "no line starting with {prefix} on stderr:\n{}",
+            describe(output)
+        );
     };
-    (line.to_owned(), line_number, column)
+    let message = without_program(lines[index]);
+
+    let mut parts = message[prefix.len()..].splitn(3, ':');
+    let number = |part: Option<&str>| part.and_then(|text| text.parse::<usize>().ok());
+    let (Some(line), Some(column)) = (number(parts.next()), number(parts.next())) else {
+        panic!(
+            "{message:?} does not continue as LINE:COLUMN:\n{}",
+            describe(output)
+        );
+    };
+    let hint = lines
+        .get(index + 1)
+        .map(|next| next.trim_start())
+        .filter(|next| next.starts_with("hint: "))
+        .map(str::to_owned);
+    ReportedError {
+        message,
+        line,
+        column,
+        hint,
+    }
 }
 
 #[test]
@@ -79,7 +114,12 @@ fn good_profile_passes_check() {
         let profile = good_profile(who, &dir);
 
         let output = launch(who, &dir).cordon(&strings!["check", profile]);
-        assert_eq!(output.status.code(), Some(0), "cordon check as {who:?}:\n{}", describe(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "cordon check as {who:?}:\n{}",
+            describe(&output)
+        );
     }
 }
 
@@ -89,13 +129,32 @@ fn good_profile_runs_command() {
         let dir = Scratch::new(who, "run-good");
         let profile = good_profile(who, &dir);
 
-        let output = launch(who, &dir).cordon(&strings!["run", "--profile", profile, "--", "sh", "-c", "echo ran"]);
-        assert_eq!(output.status.code(), Some(0), "cordon run as {who:?}:\n{}", describe(&output));
-        assert_eq!(output.stdout, b"ran\n", "cordon run as {who:?}:\n{}", describe(&output));
+        let output = launch(who, &dir).cordon(&strings![
+            "run",
+            "--profile",
+            profile,
+            "--",
+            "sh",
+            "-c",
+            "echo ran"
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "cordon run as {who:?}:\n{}",
+            describe(&output)
+        );
+        assert_eq!(
+            output.stdout,
+            b"ran\n",
+            "cordon run as {who:?}:\n{}",
+            describe(&output)
+        );
     }
 }
 
-/// Writes a profile that uses every part of the format and returns its path.
+/// Writes a valid profile with an include, a hide list, defaults and rules, and returns
+/// its path.
 fn good_profile(who: Identity, dir: &Scratch) -> String {
     let secret = path_str(&dir.write(who, "secret", b"hidden\n"));
     let text = format!(
@@ -121,21 +180,47 @@ paths = ["${{TMPDIR}}/cordon-audit-*", "/etc/*.conf"]
 }
 
 #[test]
-fn check_reports_location_and_culprit() {
+fn check_reports_location_and_hint() {
     for who in identities() {
         for mistake in &MISTAKES {
             let dir = Scratch::new(who, mistake.name);
-            let file = path_str(&dir.write(who, &format!("{}.toml", mistake.name), mistake.text.as_bytes()));
+            let file = path_str(&dir.write(
+                who,
+                &format!("{}.toml", mistake.name),
+                mistake.text.as_bytes(),
+            ));
             let what = format!("cordon check {} as {who:?}", mistake.name);
 
             let output = launch(who, &dir).cordon(&strings!["check", file]);
             let code = output.status.code();
-            assert!(code == Some(1) || code == Some(CORDON_FAILURE), "{what} exit status:\n{}", describe(&output));
+            assert!(
+                code == Some(1) || code == Some(CORDON_FAILURE),
+                "{what} exit status:\n{}",
+                describe(&output)
+            );
 
-            let (error, line, column) = located_error(&output, &file);
-            assert_eq!(line, mistake.line, "{what} reports the wrong line: {error}");
-            assert!(mistake.columns.contains(&column), "{what} reports column {column}, expected {:?}: {error}", mistake.columns);
-            assert!(error.contains(mistake.culprit), "{what} does not name {}: {error}", mistake.culprit);
+            let error = located_error(&output, &file);
+            let message = &error.message;
+            assert_eq!(
+                error.line, mistake.line,
+                "{what} reports the wrong line: {message}"
+            );
+            assert!(
+                mistake.columns.contains(&error.column),
+                "{what} reports column {}, expected {:?}: {message}",
+                error.column,
+                mistake.columns
+            );
+            assert!(
+                message.contains(mistake.must_contain),
+                "{what} does not say {:?}: {message}",
+                mistake.must_contain
+            );
+            assert!(
+                error.hint.is_some(),
+                "{what} prints no hint line:\n{}",
+                describe(&output)
+            );
         }
     }
 }
@@ -145,17 +230,39 @@ fn run_with_broken_profile_exits_125() {
     for who in identities() {
         for mistake in &MISTAKES {
             let dir = Scratch::new(who, mistake.name);
-            let file = path_str(&dir.write(who, &format!("{}.toml", mistake.name), mistake.text.as_bytes()));
+            let file = path_str(&dir.write(
+                who,
+                &format!("{}.toml", mistake.name),
+                mistake.text.as_bytes(),
+            ));
             let what = format!("cordon run --profile {} as {who:?}", mistake.name);
 
             let check = launch(who, &dir).cordon(&strings!["check", file]);
-            let (check_error, _, _) = located_error(&check, &file);
+            let check_error = located_error(&check, &file);
 
-            let run = launch(who, &dir).cordon(&strings!["run", "--profile", file, "--", "echo", "ran"]);
-            assert_eq!(run.status.code(), Some(CORDON_FAILURE), "{what}:\n{}", describe(&run));
-            let (run_error, _, _) = located_error(&run, &file);
-            assert_eq!(run_error, check_error, "{what} reports the error differently from cordon check");
-            assert_eq!(run.stdout, b"", "{what} ran the command despite the error:\n{}", describe(&run));
+            let run =
+                launch(who, &dir).cordon(&strings!["run", "--profile", file, "--", "echo", "ran"]);
+            assert_eq!(
+                run.status.code(),
+                Some(CORDON_FAILURE),
+                "{what}:\n{}",
+                describe(&run)
+            );
+            let run_error = located_error(&run, &file);
+            assert_eq!(
+                run_error.message, check_error.message,
+                "{what} reports the error differently from cordon check"
+            );
+            assert_eq!(
+                run_error.hint, check_error.hint,
+                "{what} prints a different hint from cordon check"
+            );
+            assert_eq!(
+                run.stdout,
+                b"",
+                "{what} ran the command despite the error:\n{}",
+                describe(&run)
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A sandboxed process that changed its credentials keeps exactly those credentials for the
-//! opens cordon performs on its behalf: cordon runs as root here, so a supervisor that
-//! opened files with its own credentials would let every one of these tests read or write
-//! what the kernel forbids the child.
+//! opens cordon performs on its behalf. cordon runs as root here, so a supervisor that
+//! opened files with its own credentials would fail these tests by reading or writing what
+//! the kernel forbids the child.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::fs;
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use common::sandbox::{path_str, program_stderr, stdout_text, Launch, PY_ATTEMPT, PYTHON};
+use common::sandbox::{path_str, program_stderr, stdout_text, Launch, PYTHON, PY_ATTEMPT};
 use common::{describe, is_root, user_ids, Identity, Scratch, TEST_USER};
 
 /// Returns false, after saying why, when the suite is not running as root.
@@ -24,7 +24,13 @@ fn running_as_root(test: &str) -> bool {
 
 /// `setpriv` arguments that switch to the test user with its groups.
 fn as_test_user() -> Vec<String> {
-    strings!["setpriv", format!("--reuid={TEST_USER}"), format!("--regid={TEST_USER}"), "--init-groups", "--"]
+    strings![
+        "setpriv",
+        format!("--reuid={TEST_USER}"),
+        format!("--regid={TEST_USER}"),
+        "--init-groups",
+        "--"
+    ]
 }
 
 /// `setpriv` arguments that keep uid 0 but remove `caps` (comma-separated names) from the
@@ -34,7 +40,12 @@ fn as_test_user() -> Vec<String> {
 fn without_caps(caps: &[&str]) -> Vec<String> {
     let removed: Vec<String> = caps.iter().map(|cap| format!("-{cap}")).collect();
     let removed = removed.join(",");
-    strings!["setpriv", format!("--inh-caps={removed}"), format!("--bounding-set={removed}"), "--"]
+    strings![
+        "setpriv",
+        format!("--inh-caps={removed}"),
+        format!("--bounding-set={removed}"),
+        "--"
+    ]
 }
 
 /// Python prelude that prints whether CAP_DAC_OVERRIDE (bit 1) and CAP_DAC_READ_SEARCH
@@ -77,10 +88,20 @@ attempt("own", lambda: open(sys.argv[2]).read().strip())
     let launch = Launch::new(Identity::Invoker, &dir.path);
 
     let native = launch.native(&command);
-    assert_eq!(stdout_text(&native), "root-only EACCES\nown ok user data\n", "native run:\n{}", describe(&native));
+    assert_eq!(
+        stdout_text(&native),
+        "root-only EACCES\nown ok user data\n",
+        "native run:\n{}",
+        describe(&native)
+    );
 
     let sandboxed = launch.sandboxed(&[], &command);
-    assert_eq!(sandboxed.stdout, native.stdout, "cordon differs from native:\n{}", describe(&sandboxed));
+    assert_eq!(
+        sandboxed.stdout,
+        native.stdout,
+        "cordon differs from native:\n{}",
+        describe(&sandboxed)
+    );
 }
 
 #[test]
@@ -94,9 +115,23 @@ fn dropped_user_cat_gets_permission_denied() {
     command.extend(strings!["cat", root_file]);
 
     let output = Launch::new(Identity::Invoker, &dir.path).sandboxed(&[], &command);
-    assert_eq!(output.stdout, b"", "cat printed a root-only file:\n{}", describe(&output));
-    assert_eq!(output.status.code(), Some(1), "cat exit status:\n{}", describe(&output));
-    assert!(program_stderr(&output).contains("Permission denied"), "cat did not report EACCES:\n{}", describe(&output));
+    assert_eq!(
+        output.stdout,
+        b"",
+        "cat printed a root-only file:\n{}",
+        describe(&output)
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "cat exit status:\n{}",
+        describe(&output)
+    );
+    assert!(
+        program_stderr(&output).contains("Permission denied"),
+        "cat did not report EACCES:\n{}",
+        describe(&output)
+    );
 }
 
 #[test]
@@ -109,7 +144,8 @@ fn root_without_dac_caps_cannot_read() {
     // Root reads another user's 0600 file only through CAP_DAC_OVERRIDE or
     // CAP_DAC_READ_SEARCH, so both are removed.
     let file = private_file(&dir, "other-user.txt", b"not for root\n", uid, gid);
-    let body = format!("{PY_PRINT_DAC_CAPS}\nattempt(\"read\", lambda: open(sys.argv[1]).read().strip())");
+    let body =
+        format!("{PY_PRINT_DAC_CAPS}\nattempt(\"read\", lambda: open(sys.argv[1]).read().strip())");
     let full_root = python(&body, &[&file]);
     let mut dropped = without_caps(&["dac_override", "dac_read_search"]);
     dropped.extend(python(&body, &[&file]));
@@ -131,7 +167,12 @@ fn root_without_dac_caps_cannot_read() {
     );
 
     let sandboxed_full = launch.sandboxed(&[], &full_root);
-    assert_eq!(sandboxed_full.stdout, native_full.stdout, "root under cordon:\n{}", describe(&sandboxed_full));
+    assert_eq!(
+        sandboxed_full.stdout,
+        native_full.stdout,
+        "root under cordon:\n{}",
+        describe(&sandboxed_full)
+    );
     let sandboxed_dropped = launch.sandboxed(&[], &dropped);
     assert_eq!(
         sandboxed_dropped.stdout,
@@ -166,30 +207,54 @@ fn root_without_dac_override_cannot_write() {
     );
 
     let sandboxed = launch.sandboxed(&policy, &dropped);
-    assert_eq!(sandboxed.stdout, native.stdout, "cordon differs from native:\n{}", describe(&sandboxed));
-    assert_eq!(fs::read(&file).expect("read back"), b"original\n", "the file was written through cordon");
+    assert_eq!(
+        sandboxed.stdout,
+        native.stdout,
+        "cordon differs from native:\n{}",
+        describe(&sandboxed)
+    );
+    assert_eq!(
+        fs::read(&file).expect("read back"),
+        b"original\n",
+        "the file was written through cordon"
+    );
 }
 
 /// Runs a shell script as the test user, with cordon (running as root) in between when
 /// `sandboxed`, and returns the scratch directory it wrote in.
 fn create_as_test_user(sandboxed: bool) -> Scratch {
-    let dir = Scratch::new(Identity::Unprivileged, if sandboxed { "creds-umask-cordon" } else { "creds-umask-native" });
+    let dir = Scratch::new(
+        Identity::Unprivileged,
+        if sandboxed {
+            "creds-umask-cordon"
+        } else {
+            "creds-umask-native"
+        },
+    );
     let script = "umask 077; echo private > private.txt; umask 002; echo shared > shared.txt";
     let mut command = as_test_user();
     command.extend(strings!["sh", "-c", script]);
     let launch = Launch::new(Identity::Invoker, &dir.path);
     let output = if sandboxed {
         let tree = format!("{}/**", path_str(&dir.path));
-        launch.sandboxed(&strings!["--allow-write", tree, "--allow-create", tree], &command)
+        launch.sandboxed(
+            &strings!["--allow-write", tree, "--allow-create", tree],
+            &command,
+        )
     } else {
         launch.native(&command)
     };
-    assert!(output.status.success(), "creating files (sandboxed: {sandboxed}):\n{}", describe(&output));
+    assert!(
+        output.status.success(),
+        "creating files (sandboxed: {sandboxed}):\n{}",
+        describe(&output)
+    );
     dir
 }
 
 fn mode_and_owner(file: &Path) -> (u32, u32, u32) {
-    let metadata = fs::metadata(file).unwrap_or_else(|error| panic!("stat {}: {error}", file.display()));
+    let metadata =
+        fs::metadata(file).unwrap_or_else(|error| panic!("stat {}: {error}", file.display()));
     (metadata.mode() & 0o7777, metadata.uid(), metadata.gid())
 }
 
@@ -203,10 +268,23 @@ fn created_files_owned_by_dropped_user() {
     let sandboxed = create_as_test_user(true);
 
     for (name, mode) in [("private.txt", 0o600), ("shared.txt", 0o664)] {
-        assert_eq!(mode_and_owner(&native.join(name)), (mode, uid, gid), "native {name}: mode, uid, gid");
+        assert_eq!(
+            mode_and_owner(&native.join(name)),
+            (mode, uid, gid),
+            "native {name}: mode, uid, gid"
+        );
         let (actual_mode, actual_uid, actual_gid) = mode_and_owner(&sandboxed.join(name));
-        assert_eq!(actual_uid, uid, "{name} created through cordon is not owned by {TEST_USER}");
-        assert_eq!(actual_gid, gid, "{name} created through cordon has the wrong group");
-        assert_eq!(actual_mode, mode, "{name} created through cordon ignores the umask: mode {actual_mode:o}");
+        assert_eq!(
+            actual_uid, uid,
+            "{name} created through cordon is not owned by {TEST_USER}"
+        );
+        assert_eq!(
+            actual_gid, gid,
+            "{name} created through cordon has the wrong group"
+        );
+        assert_eq!(
+            actual_mode, mode,
+            "{name} created through cordon ignores the umask: mode {actual_mode:o}"
+        );
     }
 }

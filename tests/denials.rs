@@ -9,19 +9,28 @@ use std::path::Path;
 use std::process::Output;
 
 use common::sandbox::{
-    base64, is_log_time, log_int, log_str, path_str, program_stderr, read_audit_log, stderr_text, stdout_text, Launch,
-    LogRecord, PY_ATTEMPT, PYTHON,
+    base64, is_log_time, log_int, log_str, path_str, program_stderr, read_audit_log, stderr_text,
+    stdout_text, Launch, LogRecord, PYTHON, PY_ATTEMPT,
 };
 use common::{describe, identities, Scratch};
 
 /// Runs a Python script with `PY_ATTEMPT` defined and the scratch directory as `sys.argv[1]`.
 fn python(dir: &Scratch, body: &str) -> Vec<String> {
-    strings![PYTHON, "-c", format!("{PY_ATTEMPT}\nd = sys.argv[1]\n{body}"), path_str(&dir.path)]
+    strings![
+        PYTHON,
+        "-c",
+        format!("{PY_ATTEMPT}\nd = sys.argv[1]\n{body}"),
+        path_str(&dir.path)
+    ]
 }
 
 /// Returns the stderr lines cordon wrote for its decisions.
 fn decision_lines(output: &Output) -> Vec<String> {
-    stderr_text(output).lines().filter(|line| line.starts_with("cordon: ")).map(str::to_owned).collect()
+    stderr_text(output)
+        .lines()
+        .filter(|line| line.starts_with("cordon: "))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -29,16 +38,34 @@ fn denied_read_gives_eacces() {
     for who in identities() {
         let dir = Scratch::new(who, "deny-read");
         let secret = dir.write(who, "secret.txt", b"top secret\n");
-        let command = python(&dir, r#"attempt("read", lambda: open(os.path.join(d, "secret.txt")).read().strip())"#);
+        let command = python(
+            &dir,
+            r#"attempt("read", lambda: open(os.path.join(d, "secret.txt")).read().strip())"#,
+        );
         let launch = Launch::new(who, &dir.path);
 
         let native = launch.native(&command);
-        assert_eq!(stdout_text(&native), "read ok top secret\n", "native run as {who:?}:\n{}", describe(&native));
+        assert_eq!(
+            stdout_text(&native),
+            "read ok top secret\n",
+            "native run as {who:?}:\n{}",
+            describe(&native)
+        );
 
         let policy = strings!["--deny-read", path_str(&secret)];
         let sandboxed = launch.sandboxed(&policy, &command);
-        assert_eq!(stdout_text(&sandboxed), "read EACCES\n", "cordon as {who:?}:\n{}", describe(&sandboxed));
-        assert_eq!(sandboxed.status.code(), Some(0), "python as {who:?} should exit 0:\n{}", describe(&sandboxed));
+        assert_eq!(
+            stdout_text(&sandboxed),
+            "read EACCES\n",
+            "cordon as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
+        assert_eq!(
+            sandboxed.status.code(),
+            Some(0),
+            "python as {who:?} should exit 0:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -47,13 +74,28 @@ fn denied_read_prints_one_stderr_line() {
     for who in identities() {
         let dir = Scratch::new(who, "deny-line");
         let secret = path_str(&dir.write(who, "secret.txt", b"top secret\n"));
-        let command = python(&dir, r#"attempt("read", lambda: open(os.path.join(d, "secret.txt")).read())
-print(os.getpid())"#);
+        let command = python(
+            &dir,
+            r#"attempt("read", lambda: open(os.path.join(d, "secret.txt")).read())
+print(os.getpid())"#,
+        );
 
-        let sandboxed = Launch::new(who, &dir.path).sandboxed(&strings!["--deny-read", secret], &command);
-        let pid = stdout_text(&sandboxed).lines().nth(1).unwrap_or_default().to_owned();
-        let expected = format!("cordon: denied read of \"{secret}\" (openat, pid {pid}, rule --deny-read {secret})");
-        assert_eq!(decision_lines(&sandboxed), vec![expected], "stderr as {who:?}:\n{}", describe(&sandboxed));
+        let sandboxed =
+            Launch::new(who, &dir.path).sandboxed(&strings!["--deny-read", secret], &command);
+        let pid = stdout_text(&sandboxed)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        let expected = format!(
+            "cordon: denied read of \"{secret}\" (openat, pid {pid}, rule --deny-read {secret})"
+        );
+        assert_eq!(
+            decision_lines(&sandboxed),
+            vec![expected],
+            "stderr as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -62,18 +104,31 @@ fn quiet_suppresses_denial_line() {
     for who in identities() {
         let dir = Scratch::new(who, "quiet");
         let secret = path_str(&dir.write(who, "secret.txt", b"top secret\n"));
-        let command = python(&dir, r#"attempt("read", lambda: open(os.path.join(d, "secret.txt")).read())"#);
+        let command = python(
+            &dir,
+            r#"attempt("read", lambda: open(os.path.join(d, "secret.txt")).read())"#,
+        );
 
-        let sandboxed = Launch::new(who, &dir.path).sandboxed(&strings!["--quiet", "--deny-read", secret], &command);
-        assert_eq!(stdout_text(&sandboxed), "read EACCES\n", "cordon --quiet as {who:?}:\n{}", describe(&sandboxed));
-        assert!(sandboxed.stderr.is_empty(), "cordon --quiet as {who:?} wrote to stderr:\n{}", describe(&sandboxed));
+        let sandboxed = Launch::new(who, &dir.path)
+            .sandboxed(&strings!["--quiet", "--deny-read", secret], &command);
+        assert_eq!(
+            stdout_text(&sandboxed),
+            "read EACCES\n",
+            "cordon --quiet as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
+        assert!(
+            sandboxed.stderr.is_empty(),
+            "cordon --quiet as {who:?} wrote to stderr:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
 #[test]
 fn hidden_file_looks_nonexistent() {
-    // Python prints the exception type, errno name and strerror; the file name is left out
-    // so the hidden and the missing name must give identical lines.
+    // Python prints the exception type, errno name and strerror but not the file name, so
+    // the hidden and the missing names must give identical lines.
     let body = r#"
 for name in ("hidden.txt", "missing.txt", "hidden-dir/inner.txt"):
     try:
@@ -90,7 +145,12 @@ for name in ("hidden.txt", "missing.txt", "hidden-dir/inner.txt"):
         dir.write(who, "hidden-dir/inner.txt", b"also invisible\n");
         let launch = Launch::new(who, &dir.path);
         let command = python(&dir, body);
-        let policy = strings!["--hide", path_str(&hidden), "--hide", path_str(&dir.join("hidden-dir"))];
+        let policy = strings![
+            "--hide",
+            path_str(&hidden),
+            "--hide",
+            path_str(&dir.join("hidden-dir"))
+        ];
 
         let native = launch.native(&command);
         assert_eq!(
@@ -102,7 +162,12 @@ for name in ("hidden.txt", "missing.txt", "hidden-dir/inner.txt"):
 
         let sandboxed = launch.sandboxed(&policy, &command);
         let missing = "FileNotFoundError ENOENT No such file or directory\n";
-        assert_eq!(stdout_text(&sandboxed), missing.repeat(3), "python under cordon as {who:?}:\n{}", describe(&sandboxed));
+        assert_eq!(
+            stdout_text(&sandboxed),
+            missing.repeat(3),
+            "python under cordon as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -119,7 +184,12 @@ fn hidden_file_cat_message_matches_missing() {
         let missing_run = launch.sandboxed(&strings!["--quiet"], &strings!["cat", "same-name"]);
         let native_missing = launch.native(&strings!["cat", "same-name"]);
 
-        assert_eq!(hidden_run.stdout, b"", "cat printed a hidden file as {who:?}:\n{}", describe(&hidden_run));
+        assert_eq!(
+            hidden_run.stdout,
+            b"",
+            "cat printed a hidden file as {who:?}:\n{}",
+            describe(&hidden_run)
+        );
         assert_eq!(
             hidden_run.stderr,
             missing_run.stderr,
@@ -134,7 +204,12 @@ fn hidden_file_cat_message_matches_missing() {
             describe(&missing_run),
             describe(&native_missing)
         );
-        assert_eq!(hidden_run.status.code(), native_missing.status.code(), "cat status as {who:?}:\n{}", describe(&hidden_run));
+        assert_eq!(
+            hidden_run.status.code(),
+            native_missing.status.code(),
+            "cat status as {who:?}:\n{}",
+            describe(&hidden_run)
+        );
     }
 }
 
@@ -143,16 +218,26 @@ fn hidden_file_logs_hid_line() {
     for who in identities() {
         let dir = Scratch::new(who, "hide-line");
         let hidden = path_str(&dir.write(who, "hidden.txt", b"invisible\n"));
-        let output = Launch::new(who, &dir.path).sandboxed(&strings!["--hide", hidden], &strings!["cat", hidden]);
+        let output = Launch::new(who, &dir.path)
+            .sandboxed(&strings!["--hide", hidden], &strings!["cat", hidden]);
 
         let lines = decision_lines(&output);
-        assert_eq!(lines.len(), 1, "expected one decision line as {who:?}:\n{}", describe(&output));
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one decision line as {who:?}:\n{}",
+            describe(&output)
+        );
         assert!(
             lines[0].starts_with(&format!("cordon: hid read of \"{hidden}\" (openat, pid ")),
             "hide line as {who:?}: {}",
             lines[0]
         );
-        assert!(lines[0].ends_with(&format!(", rule --hide {hidden})")), "hide line as {who:?}: {}", lines[0]);
+        assert!(
+            lines[0].ends_with(&format!(", rule --hide {hidden})")),
+            "hide line as {who:?}: {}",
+            lines[0]
+        );
     }
 }
 
@@ -168,11 +253,27 @@ print("exists", os.path.exists(os.path.join(d, "new.txt")))
         let tree = format!("{}/**", path_str(&dir.path));
         // A glob, because a deny rule's literal prefix must exist when the policy loads.
         let denied = format!("{}/new.*", path_str(&dir.path));
-        let policy = strings!["--allow-write", tree, "--allow-create", tree, "--deny-create", denied];
+        let policy = strings![
+            "--allow-write",
+            tree,
+            "--allow-create",
+            tree,
+            "--deny-create",
+            denied
+        ];
 
         let output = Launch::new(who, &dir.path).sandboxed(&policy, &python(&dir, body));
-        assert_eq!(stdout_text(&output), "create EACCES\nexists False\n", "cordon as {who:?}:\n{}", describe(&output));
-        assert!(!new_file.exists(), "a denied O_CREAT left {} behind as {who:?}", new_file.display());
+        assert_eq!(
+            stdout_text(&output),
+            "create EACCES\nexists False\n",
+            "cordon as {who:?}:\n{}",
+            describe(&output)
+        );
+        assert!(
+            !new_file.exists(),
+            "a denied O_CREAT left {} behind as {who:?}",
+            new_file.display()
+        );
     }
 }
 
@@ -192,8 +293,17 @@ attempt("open existing", write_existing)
         let policy = strings!["--allow-write", tree, "--deny-create", tree];
 
         let output = Launch::new(who, &dir.path).sandboxed(&policy, &python(&dir, body));
-        assert_eq!(stdout_text(&output), "open existing ok 10\n", "cordon as {who:?}:\n{}", describe(&output));
-        assert_eq!(fs::read(&existing).expect("read existing.txt"), b"rewritten\n", "file contents as {who:?}");
+        assert_eq!(
+            stdout_text(&output),
+            "open existing ok 10\n",
+            "cordon as {who:?}:\n{}",
+            describe(&output)
+        );
+        assert_eq!(
+            fs::read(&existing).expect("read existing.txt"),
+            b"rewritten\n",
+            "file contents as {who:?}"
+        );
     }
 }
 
@@ -205,6 +315,16 @@ attempt("existing", lambda: os.open(os.path.join(d, "hidden-existing"), flags, 0
 attempt("absent", lambda: os.open(os.path.join(d, "hidden-absent"), flags, 0o644))
 "#;
     for who in identities() {
+        // Natively the same calls give EEXIST and success, so EACCES under cordon is cordon's.
+        let native_dir = Scratch::new(who, "hide-excl-native");
+        native_dir.write(who, "hidden-existing", b"keep\n");
+        let native = Launch::new(who, &native_dir.path).native(&python(&native_dir, body));
+        assert!(
+            stdout_text(&native).starts_with("existing EEXIST\nabsent ok "),
+            "native as {who:?}:\n{}",
+            describe(&native)
+        );
+
         let dir = Scratch::new(who, "hide-excl");
         let existing = dir.write(who, "hidden-existing", b"keep\n");
         let absent = dir.join("hidden-absent");
@@ -212,28 +332,45 @@ attempt("absent", lambda: os.open(os.path.join(d, "hidden-absent"), flags, 0o644
         // One glob covers both names, because a hide rule's literal prefix must exist when
         // the policy loads.
         let hidden = format!("{}/hidden-*", path_str(&dir.path));
-        let policy = strings!["--allow-write", tree, "--allow-create", tree, "--hide", hidden];
-        let launch = Launch::new(who, &dir.path);
-        let command = python(&dir, body);
+        let policy = strings![
+            "--allow-write",
+            tree,
+            "--allow-create",
+            tree,
+            "--hide",
+            hidden
+        ];
 
-        let sandboxed = launch.sandboxed(&policy, &command);
-        assert_eq!(stdout_text(&sandboxed), "existing EACCES\nabsent EACCES\n", "cordon as {who:?}:\n{}", describe(&sandboxed));
-        assert!(!absent.exists(), "O_CREAT|O_EXCL on a hidden name created it as {who:?}");
-        assert_eq!(fs::read(&existing).expect("read hidden-existing"), b"keep\n", "hidden file changed as {who:?}");
-
-        // Natively the same calls give EEXIST and success, so the EACCES above is cordon's.
-        fs::remove_file(&existing).expect("remove hidden-existing");
-        let existing = dir.write(who, "hidden-existing", b"keep\n");
-        let native = launch.native(&command);
-        assert!(stdout_text(&native).starts_with("existing EEXIST\nabsent ok "), "native as {who:?}:\n{}", describe(&native));
-        assert!(existing.exists(), "native run removed hidden-existing");
+        let sandboxed = Launch::new(who, &dir.path).sandboxed(&policy, &python(&dir, body));
+        assert_eq!(
+            stdout_text(&sandboxed),
+            "existing EACCES\nabsent EACCES\n",
+            "cordon as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
+        assert!(
+            !absent.exists(),
+            "O_CREAT|O_EXCL on a hidden name created it as {who:?}"
+        );
+        assert_eq!(
+            fs::read(&existing).expect("read hidden-existing"),
+            b"keep\n",
+            "hidden file changed as {who:?}"
+        );
     }
 }
 
 /// Returns the single record whose `path` is `path`, failing with the whole log otherwise.
 fn record_for<'a>(records: &'a [LogRecord], path: &str) -> &'a LogRecord {
-    let matching: Vec<&LogRecord> = records.iter().filter(|record| log_str(record, "path") == Some(path)).collect();
-    assert_eq!(matching.len(), 1, "expected exactly one log record for {path}, log:\n{records:#?}");
+    let matching: Vec<&LogRecord> = records
+        .iter()
+        .filter(|record| log_str(record, "path") == Some(path))
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "expected exactly one log record for {path}, log:\n{records:#?}"
+    );
     matching[0]
 }
 
@@ -273,37 +410,88 @@ attempt("allowed", lambda: open(os.path.join(d, "plain.txt")).read().strip())
         let output = Launch::new(who, &dir.path).sandboxed(&policy, &python(&dir, body));
         let stdout = stdout_text(&output);
         let mut lines = stdout.lines();
-        let pid: i64 = lines.next().and_then(|line| line.parse().ok()).unwrap_or_else(|| panic!("no pid as {who:?}:\n{}", describe(&output)));
+        let pid: i64 = lines
+            .next()
+            .and_then(|line| line.parse().ok())
+            .unwrap_or_else(|| panic!("no pid as {who:?}:\n{}", describe(&output)));
         assert_eq!(
             lines.collect::<Vec<_>>(),
-            ["read EACCES", "write EACCES", "hide ENOENT", "audit ok a", "allowed ok p"],
+            [
+                "read EACCES",
+                "write EACCES",
+                "hide ENOENT",
+                "audit ok a",
+                "allowed ok p"
+            ],
             "python under cordon as {who:?}:\n{}",
             describe(&output)
         );
 
         let records = read_audit_log(&log);
-        assert_eq!(records.len(), 4, "expected four decisions as {who:?}, log:\n{records:#?}");
+        assert_eq!(
+            records.len(),
+            4,
+            "expected four decisions as {who:?}, log:\n{records:#?}"
+        );
         let expected = [
             (&no_read, "read", "deny", format!("--deny-read {no_read}")),
-            (&no_write, "write", "deny", format!("--deny-write {write_pattern}")),
+            (
+                &no_write,
+                "write",
+                "deny",
+                format!("--deny-write {write_pattern}"),
+            ),
             (&hidden, "read", "hide", format!("--hide {hidden}")),
             (&audited, "read", "audit", format!("--audit-read {audited}")),
         ];
         for (path, category, action, rule) in expected {
             let record = record_for(&records, path);
             let keys: Vec<&str> = record.keys().map(String::as_str).collect();
-            assert_eq!(keys, ["action", "category", "path", "pid", "rule", "syscall", "tid", "time"], "fields of {path}");
-            assert_eq!(log_str(record, "action"), Some(action), "action of {path}: {record:?}");
-            assert_eq!(log_str(record, "category"), Some(category), "category of {path}: {record:?}");
-            assert_eq!(log_str(record, "rule"), Some(rule.as_str()), "rule of {path}: {record:?}");
-            assert_eq!(log_str(record, "syscall"), Some("openat"), "syscall of {path}: {record:?}");
-            assert_eq!(log_int(record, "pid"), Some(pid), "pid of {path}: {record:?}");
-            assert_eq!(log_int(record, "tid"), Some(pid), "tid of {path} (single-threaded): {record:?}");
+            assert_eq!(
+                keys,
+                ["action", "category", "path", "pid", "rule", "syscall", "tid", "time"],
+                "fields of {path}"
+            );
+            assert_eq!(
+                log_str(record, "action"),
+                Some(action),
+                "action of {path}: {record:?}"
+            );
+            assert_eq!(
+                log_str(record, "category"),
+                Some(category),
+                "category of {path}: {record:?}"
+            );
+            assert_eq!(
+                log_str(record, "rule"),
+                Some(rule.as_str()),
+                "rule of {path}: {record:?}"
+            );
+            assert_eq!(
+                log_str(record, "syscall"),
+                Some("openat"),
+                "syscall of {path}: {record:?}"
+            );
+            assert_eq!(
+                log_int(record, "pid"),
+                Some(pid),
+                "pid of {path}: {record:?}"
+            );
+            assert_eq!(
+                log_int(record, "tid"),
+                Some(pid),
+                "tid of {path} (single-threaded): {record:?}"
+            );
             let time = log_str(record, "time").unwrap_or_default();
-            assert!(is_log_time(time), "time of {path} is not YYYY-MM-DDTHH:MM:SS.mmmZ: {record:?}");
+            assert!(
+                is_log_time(time),
+                "time of {path} is not YYYY-MM-DDTHH:MM:SS.mmmZ: {record:?}"
+            );
         }
         assert!(
-            records.iter().all(|record| log_str(record, "path") != Some(plain.as_str())),
+            records
+                .iter()
+                .all(|record| log_str(record, "path") != Some(plain.as_str())),
             "an allowed open was logged as {who:?}: {records:#?}"
         );
     }
@@ -331,18 +519,52 @@ attempt("read", lambda: open(name).read())
         let policy = strings!["--log", path_str(&log), "--deny-read", pattern];
 
         let output = Launch::new(who, &dir.path).sandboxed(&policy, &python(&dir, body));
-        assert_eq!(stdout_text(&output), "read EACCES\n", "cordon as {who:?}:\n{}", describe(&output));
+        assert_eq!(
+            stdout_text(&output),
+            "read EACCES\n",
+            "cordon as {who:?}:\n{}",
+            describe(&output)
+        );
 
         let records = read_audit_log(&log);
-        assert_eq!(records.len(), 1, "expected one decision as {who:?}: {records:#?}");
-        assert_eq!(log_str(&records[0], "path_b64"), Some(base64(&name).as_str()), "path_b64: {:?}", records[0]);
-        assert!(!records[0].contains_key("path"), "a non-UTF-8 path also has a `path` field: {:?}", records[0]);
-        assert_eq!(log_str(&records[0], "rule"), Some(format!("--deny-read {pattern}").as_str()), "rule: {:?}", records[0]);
+        assert_eq!(
+            records.len(),
+            1,
+            "expected one decision as {who:?}: {records:#?}"
+        );
+        assert_eq!(
+            log_str(&records[0], "path_b64"),
+            Some(base64(&name).as_str()),
+            "path_b64: {:?}",
+            records[0]
+        );
+        assert!(
+            !records[0].contains_key("path"),
+            "a non-UTF-8 path also has a `path` field: {:?}",
+            records[0]
+        );
+        assert_eq!(
+            log_str(&records[0], "rule"),
+            Some(format!("--deny-read {pattern}").as_str()),
+            "rule: {:?}",
+            records[0]
+        );
 
         let escaped = format!("\"{}/bad\\xff.txt\"", path_str(&dir.path));
         let lines = decision_lines(&output);
-        assert_eq!(lines.len(), 1, "expected one denial line as {who:?}:\n{}", describe(&output));
-        assert!(lines[0].to_ascii_lowercase().contains(&escaped.to_ascii_lowercase()), "the line does not contain {escaped}: {}", lines[0]);
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one denial line as {who:?}:\n{}",
+            describe(&output)
+        );
+        assert!(
+            lines[0]
+                .to_ascii_lowercase()
+                .contains(&escaped.to_ascii_lowercase()),
+            "the line does not contain {escaped}: {}",
+            lines[0]
+        );
     }
 }
 
@@ -354,15 +576,28 @@ fn newline_in_path_escaped_on_stderr() {
         dir.write(who, "new\nline.txt", b"text\n");
         let pattern = format!("{}/new*", path_str(&dir.path));
 
-        let output = Launch::new(who, &dir.path).sandboxed(&strings!["--deny-read", pattern], &python(&dir, body));
-        assert_eq!(stdout_text(&output), "read EACCES\n", "cordon as {who:?}:\n{}", describe(&output));
+        let output = Launch::new(who, &dir.path)
+            .sandboxed(&strings!["--deny-read", pattern], &python(&dir, body));
+        assert_eq!(
+            stdout_text(&output),
+            "read EACCES\n",
+            "cordon as {who:?}:\n{}",
+            describe(&output)
+        );
 
         let stderr = stderr_text(&output);
         let lines = decision_lines(&output);
-        assert_eq!(lines.len(), 1, "expected one denial line as {who:?}:\n{}", describe(&output));
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one denial line as {who:?}:\n{}",
+            describe(&output)
+        );
         let escaped = format!("\"{}/new\\x0aline.txt\"", path_str(&dir.path));
         assert!(
-            lines[0].to_ascii_lowercase().contains(&escaped.to_ascii_lowercase()),
+            lines[0]
+                .to_ascii_lowercase()
+                .contains(&escaped.to_ascii_lowercase()),
             "the line does not contain {escaped}: {:?}",
             lines[0]
         );
@@ -370,6 +605,11 @@ fn newline_in_path_escaped_on_stderr() {
             !stderr.lines().any(|line| line.starts_with("line.txt")),
             "a raw newline split the denial line as {who:?}: {stderr:?}"
         );
-        assert_eq!(program_stderr(&output), "", "unexpected program stderr as {who:?}:\n{}", describe(&output));
+        assert_eq!(
+            program_stderr(&output),
+            "",
+            "unexpected program stderr as {who:?}:\n{}",
+            describe(&output)
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! end of the whole sandbox when the supervisor dies.
 //!
 //! Each escape program in `tests/attacks` tries to read the secret through one route and
-//! prints `CALL=RESULT` lines. Natively the route works (except x32 where the kernel lacks
-//! it); under `cordon run --deny-read SECRET` the call must fail with the expected errno
-//! and the secret's bytes must never appear in the output.
+//! prints `CALL=RESULT` lines. Natively the route works, except x32 on kernels without x32
+//! support. Under `cordon run --deny-read SECRET` the call must fail with the expected
+//! errno, and the secret's bytes must never appear in the output.
 
 mod common;
 
@@ -35,10 +35,15 @@ impl Target {
         let scratch = Scratch::new(who, name);
         let secret = scratch.write(who, "secret", SECRET.as_bytes());
         let public = scratch.write(who, "public", PUBLIC.as_bytes());
-        Target { _scratch: scratch, secret, public }
+        Target {
+            _scratch: scratch,
+            secret,
+            public,
+        }
     }
 
-    /// The operands of an escape program: the secret, and the public file when it needs it.
+    /// Returns the operands of an escape program: the secret, and the public file when the
+    /// program needs it.
     fn operands(&self, with_public: bool) -> Vec<String> {
         let mut operands = vec![self.secret.display().to_string()];
         if with_public {
@@ -51,9 +56,17 @@ impl Target {
 /// Runs the escape program natively as the invoking user.
 fn run_native(program: &Program, with_public: bool) -> Output {
     let target = Target::new(Identity::Invoker, "escape-native");
-    let command = command_as(Identity::Invoker, program.path(), &target.operands(with_public));
+    let command = command_as(
+        Identity::Invoker,
+        program.path(),
+        &target.operands(with_public),
+    );
     let output = output_within(command, RUN_TIMEOUT);
-    assert!(output.status.success(), "escape program failed natively\n{}", describe(&output));
+    assert!(
+        output.status.success(),
+        "escape program failed natively\n{}",
+        describe(&output)
+    );
     output
 }
 
@@ -98,8 +111,18 @@ fn assert_no_secret(output: &Output, who: Identity) {
 fn io_uring_setup_refused() {
     let program = Program::build("escape_io_uring");
     let native = run_native(&program, false);
-    assert_eq!(reported(&native, "io_uring_setup").as_deref(), Some("ok"), "{}", describe(&native));
-    assert_eq!(reported(&native, "io_uring_openat").as_deref(), Some("ok"), "{}", describe(&native));
+    assert_eq!(
+        reported(&native, "io_uring_setup").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
+    assert_eq!(
+        reported(&native, "io_uring_openat").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
     assert_reads_secret(&native);
 
     for who in identities() {
@@ -149,7 +172,12 @@ fn x32_open_refused() {
 fn int80_open_refused() {
     let program = Program::build("escape_int80");
     let native = run_native(&program, false);
-    assert_eq!(reported(&native, "int80_open").as_deref(), Some("ok"), "{}", describe(&native));
+    assert_eq!(
+        reported(&native, "int80_open").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
     assert_reads_secret(&native);
 
     for who in identities() {
@@ -168,8 +196,18 @@ fn int80_open_refused() {
 fn clone_untraced_refused() {
     let program = Program::build("escape_clone_untraced");
     let native = run_native(&program, false);
-    assert_eq!(reported(&native, "clone").as_deref(), Some("ok"), "{}", describe(&native));
-    assert_eq!(reported(&native, "child_open").as_deref(), Some("ok"), "{}", describe(&native));
+    assert_eq!(
+        reported(&native, "clone").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
+    assert_eq!(
+        reported(&native, "child_open").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
     assert_reads_secret(&native);
 
     for who in identities() {
@@ -194,7 +232,12 @@ fn clone_untraced_refused() {
 fn clone3_refused() {
     let program = Program::build("escape_clone3");
     let native = run_native(&program, false);
-    assert_eq!(reported(&native, "clone3").as_deref(), Some("ok"), "{}", describe(&native));
+    assert_eq!(
+        reported(&native, "clone3").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
     assert_reads_secret(&native);
 
     for who in identities() {
@@ -219,8 +262,18 @@ fn clone3_refused() {
 fn unshare_mount_namespace_refused() {
     let program = Program::build("escape_unshare");
     let native = run_native(&program, true);
-    assert_eq!(reported(&native, "unshare").as_deref(), Some("ok"), "{}", describe(&native));
-    assert_eq!(reported(&native, "bind_mount").as_deref(), Some("ok"), "{}", describe(&native));
+    assert_eq!(
+        reported(&native, "unshare").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
+    assert_eq!(
+        reported(&native, "bind_mount").as_deref(),
+        Some("ok"),
+        "{}",
+        describe(&native)
+    );
     assert_reads_secret(&native);
 
     for who in identities() {
@@ -235,9 +288,9 @@ fn unshare_mount_namespace_refused() {
     }
 }
 
-/// Starts a `sleep` in the background, one in a new session after a double fork (so it is
-/// no longer a descendant the shell knows about), then replaces the shell by a third
-/// `sleep`. Each pid is appended to the file named by `$1`.
+/// Starts a `sleep` in the background, and a second one in a new session after a double
+/// fork, so that its parent exits and it is reparented away from the shell. Then the shell
+/// replaces itself by a third `sleep`. Each pid is appended to the file named by `$1`.
 const DEATH_SCRIPT: &str = r#"
 pids=$1
 sleep 1000 &
@@ -299,7 +352,11 @@ fn check_supervisor_death(who: Identity) {
     let survivors: Vec<(u32, char)> = recorded
         .pids
         .iter()
-        .filter_map(|&pid| process_state(pid).filter(|&state| state != 'Z').map(|state| (pid, state)))
+        .filter_map(|&pid| {
+            process_state(pid)
+                .filter(|&state| state != 'Z')
+                .map(|state| (pid, state))
+        })
         .collect();
     assert!(
         survivors.is_empty(),
@@ -324,7 +381,7 @@ fn wait_for_pids(supervisor: &mut Child, pid_file: &Path, recorded: &mut Recorde
     }
 }
 
-/// The complete lines of the pid file, parsed as pids.
+/// Reads the complete lines of the pid file as pids.
 fn read_pids(pid_file: &Path) -> Vec<u32> {
     let contents = fs::read_to_string(pid_file).unwrap_or_default();
     contents
@@ -334,7 +391,8 @@ fn read_pids(pid_file: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// The state letter of a process from `/proc/PID/stat`, or `None` when it does not exist.
+/// Reads the state letter of a process from `/proc/PID/stat`, or `None` when the process
+/// does not exist.
 fn process_state(pid: u32) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name in parentheses may contain spaces and parentheses, so the state is
@@ -344,7 +402,8 @@ fn process_state(pid: u32) -> Option<char> {
 }
 
 /// The pids the sandbox recorded. Dropping it kills those still running as `sleep` or `sh`,
-/// so a failed test leaves no processes behind; the name check keeps a reused pid safe.
+/// so a failed test leaves no processes behind. The name check protects a process that
+/// reused one of the pids.
 #[derive(Default)]
 struct RecordedPids {
     pids: Vec<u32>,
@@ -356,7 +415,9 @@ impl Drop for RecordedPids {
             let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             let alive = process_state(pid).is_some_and(|state| state != 'Z');
             if alive && matches!(name.trim(), "sleep" | "sh") {
-                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
             }
         }
     }

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::os::unix::fs::symlink;
 use std::process::{Output, Stdio};
 
-use common::sandbox::{path_str, stdout_text, Launch, PY_ATTEMPT, PYTHON};
-use common::{command_as, describe, identities, Scratch};
+use common::sandbox::{path_str, run_args, stdout_text, Launch, PYTHON, PY_ATTEMPT};
+use common::{command_as, cordon_bin, describe, identities, Scratch};
 
 fn proc_policy() -> Vec<String> {
     strings!["--allow-read", "/proc/**"]
@@ -24,14 +24,17 @@ fn python(body: &str, args: &[String]) -> Vec<String> {
 /// Returns the value of the first `key value` line of a script's output.
 fn value_of(output: &Output, key: &str) -> String {
     let stdout = stdout_text(output);
-    let line = stdout.lines().find_map(|line| line.strip_prefix(&format!("{key} ")));
-    line.unwrap_or_else(|| panic!("no `{key}` line in the output:\n{}", describe(output))).to_owned()
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{key} ")));
+    line.unwrap_or_else(|| panic!("no `{key}` line in the output:\n{}", describe(output)))
+        .to_owned()
 }
 
 #[test]
 fn other_process_pids_give_enoent() {
     // The supervisor's pid is only known after cordon starts, so it reaches the script on
-    // stdin; the pid of a process outside the sandbox comes as an argument.
+    // stdin. The pid of a process outside the sandbox comes as an argument.
     let body = r#"
 supervisor = int(sys.stdin.readline())
 outsider = int(sys.argv[1])
@@ -42,13 +45,18 @@ attempt("outsider task", lambda: len(open(f"/proc/{outsider}/task/{outsider}/sta
 "#;
     for who in identities() {
         let dir = Scratch::new(who, "proc-pids");
-        let mut outsider = command_as(who, "sleep", &["60"]).stdin(Stdio::null()).spawn().expect("start sleep");
+        let mut outsider = command_as(who, "sleep", &["60"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start sleep");
         let command = python(body, &strings![outsider.id()]);
         let launch = Launch::new(who, &dir.path);
 
         // Natively the same user can read its own process's environ, so ENOENT below comes
         // from cordon.
-        let native = launch.stdin(format!("{}\n", std::process::id()).as_bytes()).native(&command);
+        let native = launch
+            .stdin(format!("{}\n", std::process::id()).as_bytes())
+            .native(&command);
         assert!(
             stdout_text(&native).contains("outsider environ ok True\n"),
             "native run as {who:?}:\n{}",
@@ -56,17 +64,24 @@ attempt("outsider task", lambda: len(open(f"/proc/{outsider}/task/{outsider}/sta
         );
 
         let launch = Launch::new(who, &dir.path);
-        let mut cordon = launch.spawn_cordon(&common::sandbox::run_args(&proc_policy(), &command));
+        let mut cordon = launch.spawn_cordon(&run_args(&proc_policy(), &command));
         let supervisor_pid = cordon.id();
         let mut stdin = cordon.stdin.take().expect("stdin is piped");
-        stdin.write_all(format!("{supervisor_pid}\n").as_bytes()).expect("send the supervisor pid");
+        stdin
+            .write_all(format!("{supervisor_pid}\n").as_bytes())
+            .expect("send the supervisor pid");
         drop(stdin);
         let output = cordon.wait_with_output().expect("wait for cordon");
         outsider.kill().expect("kill sleep");
         outsider.wait().expect("reap sleep");
 
         let stdout = stdout_text(&output);
-        for check in ["supervisor mem", "supervisor status", "outsider environ", "outsider task"] {
+        for check in [
+            "supervisor mem",
+            "supervisor status",
+            "outsider environ",
+            "outsider task",
+        ] {
             assert!(
                 stdout.contains(&format!("{check} ENOENT\n")),
                 "{check} as {who:?} is not ENOENT (supervisor pid {supervisor_pid}):\n{}",
@@ -86,7 +101,12 @@ with open("/proc/self/status") as status:
     for who in identities() {
         let dir = Scratch::new(who, "proc-self");
         let output = Launch::new(who, &dir.path).sandboxed(&proc_policy(), &python(body, &[]));
-        assert_eq!(value_of(&output, "status"), value_of(&output, "getpid"), "/proc/self as {who:?}:\n{}", describe(&output));
+        assert_eq!(
+            value_of(&output, "status"),
+            value_of(&output, "getpid"),
+            "/proc/self as {who:?}:\n{}",
+            describe(&output)
+        );
     }
 }
 
@@ -96,16 +116,36 @@ fn dev_stdin_reads_sandbox_stdin() {
 with open("/dev/stdin", "rb") as stdin:
     print("stdin", repr(stdin.read()))
 "#;
+    // The identity's own shell creates the pipe: opening /dev/stdin reopens the pipe inode,
+    // which has mode 0600 and belongs to its creator, so a pipe made by the root test
+    // process gives the test user EACCES even natively.
+    let pipe_into = |command: &[String]| {
+        let mut piped = strings!["sh", "-c", "printf 'piped \\000bytes\\n' | \"$@\"", "sh"];
+        piped.extend_from_slice(command);
+        piped
+    };
     for who in identities() {
         let dir = Scratch::new(who, "dev-stdin");
-        let launch = Launch::new(who, &dir.path).stdin(b"piped \x00bytes\n");
+        let launch = Launch::new(who, &dir.path);
         let command = python(body, &[]);
 
-        let native = launch.native(&command);
-        assert_eq!(stdout_text(&native), "stdin b'piped \\x00bytes\\n'\n", "native as {who:?}:\n{}", describe(&native));
+        let native = launch.native(&pipe_into(&command));
+        assert_eq!(
+            stdout_text(&native),
+            "stdin b'piped \\x00bytes\\n'\n",
+            "native as {who:?}:\n{}",
+            describe(&native)
+        );
 
-        let sandboxed = launch.sandboxed(&proc_policy(), &command);
-        assert_eq!(sandboxed.stdout, native.stdout, "/dev/stdin under cordon as {who:?}:\n{}", describe(&sandboxed));
+        let mut sandboxed_command = vec![path_str(cordon_bin())];
+        sandboxed_command.extend(run_args(&proc_policy(), &command));
+        let sandboxed = launch.native(&pipe_into(&sandboxed_command));
+        assert_eq!(
+            sandboxed.stdout,
+            native.stdout,
+            "/dev/stdin under cordon as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -126,10 +166,20 @@ for name in (f"/dev/fd/{fd}", f"/proc/self/fd/{fd}", f"/proc/{os.getpid()}/fd/{f
 
         let native = launch.native(&command);
         let expected = "/dev/fd/N ok b'own file\\n'\n/proc/self/fd/N ok b'own file\\n'\n/proc/PID/fd/N ok b'own file\\n'\n";
-        assert_eq!(stdout_text(&native), expected, "native as {who:?}:\n{}", describe(&native));
+        assert_eq!(
+            stdout_text(&native),
+            expected,
+            "native as {who:?}:\n{}",
+            describe(&native)
+        );
 
         let sandboxed = launch.sandboxed(&proc_policy(), &command);
-        assert_eq!(stdout_text(&sandboxed), expected, "fd links under cordon as {who:?}:\n{}", describe(&sandboxed));
+        assert_eq!(
+            stdout_text(&sandboxed),
+            expected,
+            "fd links under cordon as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -143,7 +193,8 @@ with open(os.path.join(sys.argv[1], "link", "status")) as status:
     for who in identities() {
         let dir = Scratch::new(who, "self-link");
         symlink("/proc/self", dir.join("link")).expect("create the link to /proc/self");
-        let output = Launch::new(who, &dir.path).sandboxed(&proc_policy(), &python(body, &[path_str(&dir.path)]));
+        let output = Launch::new(who, &dir.path)
+            .sandboxed(&proc_policy(), &python(body, &[path_str(&dir.path)]));
         assert_eq!(
             value_of(&output, "status"),
             value_of(&output, "getpid"),
@@ -170,7 +221,16 @@ print("getpid", os.getpid())
         let dir = Scratch::new(who, "thread-self");
         let output = Launch::new(who, &dir.path).sandboxed(&proc_policy(), &python(body, &[]));
         let tid = value_of(&output, "native_id");
-        assert_ne!(tid, value_of(&output, "getpid"), "the second thread has the process id as {who:?}");
-        assert_eq!(value_of(&output, "status"), tid, "/proc/thread-self as {who:?}:\n{}", describe(&output));
+        assert_ne!(
+            tid,
+            value_of(&output, "getpid"),
+            "the second thread has the process id as {who:?}"
+        );
+        assert_eq!(
+            value_of(&output, "status"),
+            tid,
+            "/proc/thread-self as {who:?}:\n{}",
+            describe(&output)
+        );
     }
 }

@@ -9,11 +9,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
 
-use common::sandbox::{path_str, program_stderr, Launch, PY_ATTEMPT, PYTHON};
+use common::sandbox::{path_str, program_stderr, Launch, PYTHON, PY_ATTEMPT};
 use common::{describe, identities, Identity, Scratch};
 
-/// The policy these tests run under: read allowed everywhere (builtin:default), writing and
-/// creating allowed only inside the scratch directory.
+/// Returns the policy these tests run under: read allowed everywhere (builtin:default),
+/// writing and creating allowed only inside the scratch directory.
 fn scratch_policy(scratch: &Scratch) -> Vec<String> {
     let tree = format!("{}/**", path_str(&scratch.path));
     strings!["--allow-write", tree, "--allow-create", tree]
@@ -41,15 +41,25 @@ fn assert_same_as_native(who: Identity, what: &str, native: &Output, sandboxed: 
 /// Runs `command` natively in one fresh scratch directory and under cordon in another,
 /// both prepared by `setup`, so neither run sees what the other wrote. The command must
 /// not print the scratch path, which differs between the two runs.
-fn compare(who: Identity, what: &str, setup: impl Fn(&Scratch), command: &[String]) -> (Output, Output) {
+fn compare(
+    who: Identity,
+    what: &str,
+    setup: impl Fn(&Scratch),
+    command: &[String],
+) -> (Output, Output) {
     let native_dir = Scratch::new(who, "native");
     setup(&native_dir);
     let native = Launch::new(who, &native_dir.path).native(command);
-    assert!(native.status.success(), "{what} as {who:?} fails natively:\n{}", describe(&native));
+    assert!(
+        native.status.success(),
+        "{what} as {who:?} fails natively:\n{}",
+        describe(&native)
+    );
 
     let sandbox_dir = Scratch::new(who, "sandboxed");
     setup(&sandbox_dir);
-    let sandboxed = Launch::new(who, &sandbox_dir.path).sandboxed(&scratch_policy(&sandbox_dir), command);
+    let sandboxed =
+        Launch::new(who, &sandbox_dir.path).sandboxed(&scratch_policy(&sandbox_dir), command);
     assert_same_as_native(who, what, &native, &sandboxed);
     (native, sandboxed)
 }
@@ -62,14 +72,17 @@ fn cat_prints_file() {
             dir.write(who, "input.txt", contents);
         };
         let (native, _) = compare(who, "cat input.txt", setup, &strings!["cat", "input.txt"]);
-        assert_eq!(native.stdout, contents, "native cat as {who:?} printed the wrong bytes");
+        assert_eq!(
+            native.stdout, contents,
+            "native cat as {who:?} printed the wrong bytes"
+        );
     }
 }
 
 #[test]
 fn shell_redirections_in_scratch() {
-    // `>` creates and truncates, `>>` appends, `<` reads, `2>` sends a real error message
-    // to a file; the script then prints every file so stdout shows each result.
+    // `>` creates and truncates, `>>` appends, `<` reads, and `2>` sends a real error
+    // message to a file. The script then prints every file, so stdout shows each result.
     let script = r#"
 echo one > out.txt
 echo two >> out.txt
@@ -83,7 +96,12 @@ cat err.txt
 wc -l < out.txt
 "#;
     for who in identities() {
-        compare(who, "sh redirections", |_| {}, &strings!["sh", "-c", script]);
+        compare(
+            who,
+            "sh redirections",
+            |_| {},
+            &strings!["sh", "-c", script],
+        );
     }
 }
 
@@ -113,9 +131,18 @@ print(sorted(os.listdir(".")))
 "#
     );
     for who in identities() {
-        let (native, _) = compare(who, "python file I/O", |_| {}, &strings![PYTHON, "-c", script]);
+        let (native, _) = compare(
+            who,
+            "python file I/O",
+            |_| {},
+            &strings![PYTHON, "-c", script],
+        );
         let text = String::from_utf8_lossy(&native.stdout);
-        assert!(text.contains("exclusive create again EEXIST"), "native python as {who:?}:\n{}", describe(&native));
+        assert!(
+            text.contains("exclusive create again EEXIST"),
+            "native python as {who:?}:\n{}",
+            describe(&native)
+        );
     }
 }
 
@@ -151,15 +178,23 @@ git rev-parse HEAD:sub/b.txt
         let command = strings!["sh", "-c", script];
 
         let native = launch(&native_dir).native(&command);
-        assert!(native.status.success(), "git natively as {who:?}:\n{}", describe(&native));
+        assert!(
+            native.status.success(),
+            "git natively as {who:?}:\n{}",
+            describe(&native)
+        );
         let sandboxed = launch(&sandbox_dir).sandboxed(&scratch_policy(&sandbox_dir), &command);
         assert_same_as_native(who, "git init/add/commit/status", &native, &sandboxed);
     }
 }
 
-/// A C project with two translation units and a shared header.
+/// Writes a C project with two translation units, a shared header and a Makefile.
 fn write_c_project(who: Identity, dir: &Scratch) {
-    dir.write(who, "greet.h", b"int add(int a, int b);\nconst char *greeting(void);\n");
+    dir.write(
+        who,
+        "greet.h",
+        b"int add(int a, int b);\nconst char *greeting(void);\n",
+    );
     dir.write(
         who,
         "greet.c",
@@ -184,17 +219,27 @@ fn make_builds_and_runs_c_project() {
         let sandbox_dir = Scratch::new(who, "make-sandboxed");
         // The compiler's temporary files go to TMPDIR, which must lie inside the writable
         // scratch directory.
-        let launch = |dir: &Scratch| Launch::new(who, &dir.path).env("TMPDIR", &path_str(&dir.path));
+        let launch =
+            |dir: &Scratch| Launch::new(who, &dir.path).env("TMPDIR", &path_str(&dir.path));
         let command = strings!["sh", "-c", "make -s && ./prog"];
 
         write_c_project(who, &native_dir);
         let native = launch(&native_dir).native(&command);
-        assert_eq!(native.stdout, b"hello from make: 42\n", "native make as {who:?}:\n{}", describe(&native));
+        assert_eq!(
+            native.stdout,
+            b"hello from make: 42\n",
+            "native make as {who:?}:\n{}",
+            describe(&native)
+        );
 
         write_c_project(who, &sandbox_dir);
         let sandboxed = launch(&sandbox_dir).sandboxed(&scratch_policy(&sandbox_dir), &command);
         assert_same_as_native(who, "make && ./prog", &native, &sandboxed);
-        assert!(sandbox_dir.join("prog").exists(), "make under cordon as {who:?} left no binary:\n{}", describe(&sandboxed));
+        assert!(
+            sandbox_dir.join("prog").exists(),
+            "make under cordon as {who:?} left no binary:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -208,14 +253,23 @@ fn write_outside_scratch_denied() {
         let target = path_str(&outside.join("escaped.txt"));
         let script = format!("echo escaped > '{target}'; echo \"status $?\"");
 
-        let output = Launch::new(who, &dir.path).sandboxed(&scratch_policy(&dir), &strings!["sh", "-c", script]);
-        assert_eq!(output.stdout, b"status 2\n", "sh redirection outside the scratch as {who:?}:\n{}", describe(&output));
+        let output = Launch::new(who, &dir.path)
+            .sandboxed(&scratch_policy(&dir), &strings!["sh", "-c", script]);
+        assert_eq!(
+            output.stdout,
+            b"status 2\n",
+            "sh redirection outside the scratch as {who:?}:\n{}",
+            describe(&output)
+        );
         assert!(
             program_stderr(&output).contains("Permission denied"),
             "sh as {who:?} did not report EACCES:\n{}",
             describe(&output)
         );
-        assert!(!outside.join("escaped.txt").exists(), "cordon as {who:?} let sh create {target}");
+        assert!(
+            !outside.join("escaped.txt").exists(),
+            "cordon as {who:?} let sh create {target}"
+        );
     }
 }
 
@@ -225,10 +279,20 @@ fn exit_code_passed_through() {
         let dir = Scratch::new(who, "exit");
         let command = strings!["sh", "-c", "exit 7"];
         let native = Launch::new(who, &dir.path).native(&command);
-        assert_eq!(native.status.code(), Some(7), "native sh as {who:?}:\n{}", describe(&native));
+        assert_eq!(
+            native.status.code(),
+            Some(7),
+            "native sh as {who:?}:\n{}",
+            describe(&native)
+        );
 
         let sandboxed = Launch::new(who, &dir.path).sandboxed(&scratch_policy(&dir), &command);
-        assert_eq!(sandboxed.status.code(), Some(7), "cordon as {who:?}:\n{}", describe(&sandboxed));
+        assert_eq!(
+            sandboxed.status.code(),
+            Some(7),
+            "cordon as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -238,10 +302,20 @@ fn signal_death_gives_128_plus_signal() {
         let dir = Scratch::new(who, "signal");
         let command = strings!["sh", "-c", "kill -TERM $$"];
         let native = Launch::new(who, &dir.path).native(&command);
-        assert_eq!(native.status.signal(), Some(libc::SIGTERM), "native sh as {who:?}:\n{}", describe(&native));
+        assert_eq!(
+            native.status.signal(),
+            Some(libc::SIGTERM),
+            "native sh as {who:?}:\n{}",
+            describe(&native)
+        );
 
         let sandboxed = Launch::new(who, &dir.path).sandboxed(&scratch_policy(&dir), &command);
-        assert_eq!(sandboxed.status.code(), Some(128 + libc::SIGTERM), "cordon as {who:?}:\n{}", describe(&sandboxed));
+        assert_eq!(
+            sandboxed.status.code(),
+            Some(128 + libc::SIGTERM),
+            "cordon as {who:?}:\n{}",
+            describe(&sandboxed)
+        );
     }
 }
 
@@ -250,8 +324,16 @@ fn missing_command_gives_127() {
     for who in identities() {
         let dir = Scratch::new(who, "missing");
         let name = "cordon-no-such-command";
-        let output = Launch::new(who, &dir.path).sandboxed(&scratch_policy(&dir), &strings![name]);
-        assert_eq!(output.status.code(), Some(127), "cordon as {who:?}:\n{}", describe(&output));
+        // Only directories every user can search: a PATH entry the test user cannot enter
+        // (such as /root/.cargo/bin) turns a failed search into EACCES, and so into 126.
+        let launch = Launch::new(who, &dir.path).env("PATH", "/usr/local/bin:/usr/bin:/bin");
+        let output = launch.sandboxed(&scratch_policy(&dir), &strings![name]);
+        assert_eq!(
+            output.status.code(),
+            Some(127),
+            "cordon as {who:?}:\n{}",
+            describe(&output)
+        );
         assert!(
             String::from_utf8_lossy(&output.stderr).contains(name),
             "the error as {who:?} does not name the missing command:\n{}",
@@ -267,8 +349,18 @@ fn non_executable_file_gives_126() {
         let file = dir.write(who, "script.sh", b"#!/bin/sh\necho ran\n");
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).expect("chmod script");
 
-        let output = Launch::new(who, &dir.path).sandboxed(&scratch_policy(&dir), &strings![path_str(&file)]);
-        assert_eq!(output.status.code(), Some(126), "cordon as {who:?}:\n{}", describe(&output));
-        assert!(output.stdout.is_empty(), "the non-executable script ran as {who:?}:\n{}", describe(&output));
+        let output = Launch::new(who, &dir.path)
+            .sandboxed(&scratch_policy(&dir), &strings![path_str(&file)]);
+        assert_eq!(
+            output.status.code(),
+            Some(126),
+            "cordon as {who:?}:\n{}",
+            describe(&output)
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "the non-executable script ran as {who:?}:\n{}",
+            describe(&output)
+        );
     }
 }

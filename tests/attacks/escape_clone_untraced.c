@@ -1,7 +1,7 @@
 /*
  * Creates a child with raw clone(CLONE_UNTRACED | SIGCHLD), which the kernel does not
  * attach to the parent's tracer even with PTRACE_O_TRACECLONE, and lets the child read
- * SECRET. An untraced child escapes the exec, chdir and mmap checks that the tracer does.
+ * SECRET. An untraced child escapes the exec, chdir and mmap checks that the tracer performs.
  * The sandbox must fail the clone with EPERM, so no child runs.
  *
  * Reports: clone, then from the child child_open and content; from the parent child_exit.

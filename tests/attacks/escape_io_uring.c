@@ -1,7 +1,7 @@
 /*
- * Reads SECRET through io_uring: IORING_OP_OPENAT and IORING_OP_READ are performed by the
- * kernel on the ring's behalf, so seccomp never sees an open. The sandbox must refuse
- * io_uring_setup with ENOSYS. Raw syscalls and mmap'ed rings, no liburing.
+ * Reads SECRET through io_uring: the kernel performs IORING_OP_OPENAT and IORING_OP_READ on
+ * the ring's behalf, so no open syscall reaches seccomp. The sandbox must fail
+ * io_uring_setup with ENOSYS. The program uses raw syscalls and mmap'ed rings, no liburing.
  *
  * Reports: io_uring_setup, io_uring_openat, io_uring_read, content.
  */

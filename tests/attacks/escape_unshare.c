@@ -23,7 +23,9 @@ int main(int argc, char **argv)
     if (result != 0)
         return 0;
 
-    /* Without this, the bind mount would propagate back into the parent namespace's peers. */
+    /* Mounts copied into a namespace owned by a new user namespace are already slaves, so
+       the bind mount cannot propagate back. Making them private, as unshare(1) does by
+       default, also stops host mount events from reaching the test. */
     result = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
     report_call("make_private", result);
     if (result != 0)

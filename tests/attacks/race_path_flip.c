@@ -23,7 +23,7 @@ static const char secret_name[8] = "secret";
 /* The path buffer. The file name starts on an 8-byte boundary inside it. */
 static _Alignas(8) char buffer[PATH_MAX + 16];
 
-/* x86 pause instructions the flipping thread waits between two stores. */
+/* Number of x86 pause instructions the flipping thread executes between two stores. */
 #define HOLD_PAUSES 16
 
 struct flip {
@@ -33,9 +33,9 @@ struct flip {
 };
 
 /*
- * Keeps the current name for a moment. Without it the secret name, stored right before the
- * public one, would be visible only for a few cycles; with it each name is visible about
- * half of the time.
+ * Keeps the current name for a moment. Without this pause the secret name, stored right
+ * before the public one, would be visible only for a few cycles. With it, each name is
+ * visible about half of the time.
  */
 static void hold_name(void)
 {
@@ -44,8 +44,8 @@ static void hold_name(void)
 }
 
 /*
- * Flips the name with one aligned 8-byte store, so every copy of the path, whether the
- * kernel's or a supervisor's, sees one of the two whole names.
+ * Flips the name with one aligned 8-byte store, so every copy of the path, whether made by
+ * the kernel or by a supervisor, contains one of the two whole names.
  */
 static void *flip_name(void *arg)
 {

@@ -21,7 +21,7 @@ struct swap {
 static void point_link(struct swap *swap, const char *target)
 {
     if (symlink(target, swap->temporary_path) != 0) {
-        /* A rename that failed earlier leaves the temporary name behind. */
+        /* A run killed between symlink and rename leaves the temporary name behind. */
         if (errno == EEXIST && unlink(swap->temporary_path) == 0)
             return;
         fail("symlink", swap->temporary_path);

@@ -37,7 +37,10 @@ impl Program {
             source.display(),
             describe(&output)
         );
-        Program { path, _scratch: scratch }
+        Program {
+            path,
+            _scratch: scratch,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -76,7 +79,11 @@ pub fn output_within(mut command: Command, limit: Duration) -> Output {
         stdout: stdout.join().expect("stdout reader"),
         stderr: stderr.join().expect("stderr reader"),
     };
-    assert!(!timed_out, "{command:?} timed out after {limit:?}\n{}", describe(&output));
+    assert!(
+        !timed_out,
+        "{command:?} timed out after {limit:?}\n{}",
+        describe(&output)
+    );
     output
 }
 
@@ -110,7 +117,9 @@ impl RaceCounts {
         let mut counts = RaceCounts::default();
         let mut seen = 0;
         for field in line.split_whitespace() {
-            let Some((key, value)) = field.split_once('=') else { continue };
+            let Some((key, value)) = field.split_once('=') else {
+                continue;
+            };
             let slot = match key {
                 "allowed" => &mut counts.allowed,
                 "denied" => &mut counts.denied,
@@ -118,10 +127,17 @@ impl RaceCounts {
                 "swaps" => &mut counts.swaps,
                 _ => continue,
             };
-            *slot = value.parse().unwrap_or_else(|_| panic!("invalid count {field:?}\n{}", describe(output)));
+            *slot = value
+                .parse()
+                .unwrap_or_else(|_| panic!("invalid count {field:?}\n{}", describe(output)));
             seen += 1;
         }
-        assert_eq!(seen, 4, "race program printed no count line\n{}", describe(output));
+        assert_eq!(
+            seen,
+            4,
+            "race program printed no count line\n{}",
+            describe(output)
+        );
         counts
     }
 }
@@ -136,7 +152,7 @@ impl fmt::Display for RaceCounts {
     }
 }
 
-/// The result an escape program printed for `call` (`ok` or an errno name such as
+/// Returns the result an escape program printed for `call` (`ok` or an errno name such as
 /// `ENOSYS`), or `None` when it printed no line for that call.
 pub fn reported(output: &Output, call: &str) -> Option<String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -146,7 +162,9 @@ pub fn reported(output: &Output, call: &str) -> Option<String> {
         .find_map(|line| line.strip_prefix(&prefix).map(str::to_owned))
 }
 
-/// Whether `needle` occurs anywhere in `haystack`.
+/// Returns whether `needle` occurs anywhere in `haystack`.
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }

@@ -34,7 +34,7 @@ macro_rules! strings {
     };
 }
 
-/// Returns a path as a `String`; every scratch path the tests build is valid UTF-8.
+/// Returns a path as a `String`. Every scratch path the tests build is valid UTF-8.
 pub fn path_str(path: &Path) -> String {
     path.to_str().expect("scratch paths are UTF-8").to_owned()
 }
@@ -52,7 +52,13 @@ pub struct Launch {
 impl Launch {
     /// Starts commands as `who` in `cwd`, with the test's environment and an empty stdin.
     pub fn new(who: Identity, cwd: &Path) -> Launch {
-        Launch { who, cwd: cwd.to_owned(), env: Vec::new(), removed_env: Vec::new(), stdin: Vec::new() }
+        Launch {
+            who,
+            cwd: cwd.to_owned(),
+            env: Vec::new(),
+            removed_env: Vec::new(),
+            stdin: Vec::new(),
+        }
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Launch {
@@ -87,8 +93,8 @@ impl Launch {
         self.output(command_as(self.who, cordon_bin(), args))
     }
 
-    /// Starts `command` as a child with piped stdin, stdout and stderr; the caller writes
-    /// stdin and waits.
+    /// Starts `cordon ARGS...` as a child with piped stdin, stdout and stderr. The caller
+    /// writes stdin and waits for the child.
     pub fn spawn_cordon(&self, args: &[String]) -> std::process::Child {
         let mut command = command_as(self.who, cordon_bin(), args);
         self.prepare(&mut command);
@@ -111,12 +117,14 @@ impl Launch {
 
     fn output(&self, mut command: Command) -> Output {
         self.prepare(&mut command);
-        let mut child = command.spawn().unwrap_or_else(|error| panic!("start {command:?}: {error}"));
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("start {command:?}: {error}"));
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let bytes = self.stdin.clone();
-        // A separate thread writes stdin so a command that does not read it cannot block
-        // the test on a full pipe; a command that exits early makes the write fail with EPIPE,
-        // which is not an error here.
+        // A separate thread writes stdin, so a command that does not read it cannot block
+        // the test on a full pipe. A command that exits early makes the write fail with
+        // EPIPE, which is not an error here.
         let writer = std::thread::spawn(move || {
             let _ = stdin.write_all(&bytes);
         });
@@ -147,11 +155,16 @@ pub fn stderr_text(output: &Output) -> String {
 /// Returns stderr without cordon's own `cordon: ...` decision lines, leaving what the
 /// sandboxed program itself wrote.
 pub fn program_stderr(output: &Output) -> String {
-    stderr_text(output).lines().filter(|line| !line.starts_with("cordon: ")).map(|line| format!("{line}\n")).collect()
+    stderr_text(output)
+        .lines()
+        .filter(|line| !line.starts_with("cordon: "))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// One record of the audit log: each key mapped to its JSON type name as Python reports it
-/// (`str`, `int`, ...) and its value, with backslash escapes for control characters.
+/// (`str`, `int`, ...) and its value as text. Python's `unicode_escape` has escaped
+/// backslashes, control characters and non-ASCII characters in the value.
 pub type LogRecord = BTreeMap<String, (String, String)>;
 
 /// Parses cordon's JSON-lines audit log with Python's json module, one record per line.
@@ -174,17 +187,34 @@ for index, line in enumerate(lines):
         text = str(value).encode("unicode_escape").decode("ascii")
         print(index, key, type(value).__name__, text, sep="\t")
 "#;
-    let output = Command::new(PYTHON).arg("-c").arg(SCRIPT).arg(log).output().expect("start python");
-    assert!(output.status.success(), "audit log {} is not JSON lines:\n{}", log.display(), super::describe(&output));
+    let output = Command::new(PYTHON)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(log)
+        .output()
+        .expect("start python");
+    assert!(
+        output.status.success(),
+        "audit log {} is not JSON lines:\n{}",
+        log.display(),
+        super::describe(&output)
+    );
 
     let text = String::from_utf8(output.stdout).expect("parser output is ASCII");
     let mut lines = text.lines();
-    let count: usize = lines.next().expect("record count").parse().expect("record count is a number");
+    let count: usize = lines
+        .next()
+        .expect("record count")
+        .parse()
+        .expect("record count is a number");
     let mut records = vec![LogRecord::new(); count];
     for line in lines {
         let fields: Vec<&str> = line.splitn(4, '\t').collect();
         let index: usize = fields[0].parse().expect("record index");
-        records[index].insert(fields[1].to_owned(), (fields[2].to_owned(), fields[3].to_owned()));
+        records[index].insert(
+            fields[1].to_owned(),
+            (fields[2].to_owned(), fields[3].to_owned()),
+        );
     }
     records
 }
@@ -210,7 +240,10 @@ pub fn log_int(record: &LogRecord, key: &str) -> Option<i64> {
 pub fn is_log_time(text: &str) -> bool {
     const SHAPE: &str = "dddd-dd-ddTdd:dd:dd.dddZ";
     text.len() == SHAPE.len()
-        && text.chars().zip(SHAPE.chars()).all(|(c, s)| if s == 'd' { c.is_ascii_digit() } else { c == s })
+        && text
+            .chars()
+            .zip(SHAPE.chars())
+            .all(|(c, s)| if s == 'd' { c.is_ascii_digit() } else { c == s })
 }
 
 /// Encodes bytes as standard base64 with padding, the form of the log's `path_b64` field.
@@ -218,7 +251,9 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut encoded = String::new();
     for chunk in bytes.chunks(3) {
-        let group = chunk.iter().enumerate().fold(0u32, |acc, (i, byte)| acc | u32::from(*byte) << (16 - 8 * i));
+        let group = chunk.iter().enumerate().fold(0u32, |acc, (i, byte)| {
+            acc | u32::from(*byte) << (16 - 8 * i)
+        });
         for i in 0..4 {
             if i <= chunk.len() {
                 encoded.push(ALPHABET[(group >> (18 - 6 * i) & 63) as usize] as char);

@@ -26,7 +26,7 @@ pub(crate) struct Compiled {
 /// command-line rules in the order they are added.
 pub struct PolicyBuilder {
     vars: Variables,
-    /// Every rule's origin; the first entries are the defaults, in [`Category::ALL`] order.
+    /// Every rule's origin. The first entries are the defaults, in [`Category::ALL`] order.
     origins: Vec<RuleOrigin>,
     hide: Vec<Compiled>,
     /// Per category, in [`Category::ALL`] order.
@@ -55,7 +55,9 @@ impl PolicyBuilder {
     pub fn new(vars: Variables) -> Self {
         PolicyBuilder {
             vars,
-            origins: Category::ALL.map(|category| RuleOrigin::Default { category }).to_vec(),
+            origins: Category::ALL
+                .map(|category| RuleOrigin::Default { category })
+                .to_vec(),
             hide: Vec::new(),
             rules: Category::ALL.map(|_| Vec::new()).into_iter().collect(),
             defaults: Category::ALL.map(Category::builtin_default).to_vec(),
@@ -64,10 +66,15 @@ impl PolicyBuilder {
 
     /// Loads a profile file, its includes first.
     pub fn load_profile(&mut self, path: &Path) -> Result<(), PolicyError> {
-        let text = fs::read_to_string(path)
-            .map_err(|error| PolicyError::ReadProfile { path: path.to_owned(), error })?;
+        let text = fs::read_to_string(path).map_err(|error| PolicyError::ReadProfile {
+            path: path.to_owned(),
+            error,
+        })?;
         let id = ProfileId::File(fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()));
-        let mut chain = vec![Including { id, name: path.display().to_string() }];
+        let mut chain = vec![Including {
+            id,
+            name: path.display().to_string(),
+        }];
         self.apply_profile(&ProfileSource::File(path.to_owned()), &text, &mut chain)
     }
 
@@ -78,7 +85,10 @@ impl PolicyBuilder {
             known: builtin_names(),
         })?;
         let id = ProfileId::Builtin(name.to_owned());
-        let mut chain = vec![Including { id, name: format!("builtin:{name}") }];
+        let mut chain = vec![Including {
+            id,
+            name: format!("builtin:{name}"),
+        }];
         self.apply_profile(&ProfileSource::Builtin(name.to_owned()), text, &mut chain)
     }
 
@@ -90,7 +100,7 @@ impl PolicyBuilder {
         }
     }
 
-    /// Adds a command-line rule; `option` is the option that gave it, such as `--deny-read`.
+    /// Adds a command-line rule. `option` names the option that gave it, such as `--deny-read`.
     pub fn add_rule(
         &mut self,
         action: Action,
@@ -108,7 +118,7 @@ impl PolicyBuilder {
         Ok(())
     }
 
-    /// Adds a command-line hide pattern; `option` is the option that gave it.
+    /// Adds a command-line hide pattern. `option` names the option that gave it, such as `--hide`.
     pub fn add_hide(&mut self, pattern: &str, option: &str) -> Result<(), PolicyError> {
         let globs = compile_pattern(pattern, &self.vars, PatternUse::Hide)
             .map_err(|problem| problem.at(command_line(option, pattern)))?;
@@ -184,7 +194,10 @@ impl PolicyBuilder {
             return Err(problem.at(location));
         }
 
-        chain.push(Including { id, name: included.to_string() });
+        chain.push(Including {
+            id,
+            name: included.to_string(),
+        });
         let result = self.apply_profile(&included, &included_text, chain);
         chain.pop();
         result
@@ -197,7 +210,8 @@ impl PolicyBuilder {
         rule: &RuleTable,
     ) -> Result<(), PolicyError> {
         let location = |offset: usize| source.location(text, offset);
-        let action = parse_name::<Action>(rule.action.get_ref(), location(rule.action.span().start))?;
+        let action =
+            parse_name::<Action>(rule.action.get_ref(), location(rule.action.span().start))?;
 
         let mut categories = Vec::new();
         for name in non_empty(&rule.access, "access", "list at least one category")
@@ -216,7 +230,10 @@ impl PolicyBuilder {
                 .map_err(|problem| problem.at(location(pattern.span.start)))?;
             let origin = self.push_origin(source.origin(text, pattern.span.start));
             for category in &categories {
-                let compiled = Compiled { globs: globs.clone(), origin };
+                let compiled = Compiled {
+                    globs: globs.clone(),
+                    origin,
+                };
                 self.rules[category.index()].push((action, compiled));
             }
         }
@@ -228,7 +245,10 @@ impl fmt::Debug for PolicyBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PolicyBuilder")
             .field("hide", &self.hide.len())
-            .field("rules", &self.rules.iter().map(Vec::len).collect::<Vec<_>>())
+            .field(
+                "rules",
+                &self.rules.iter().map(Vec::len).collect::<Vec<_>>(),
+            )
             .field("defaults", &self.defaults)
             .finish_non_exhaustive()
     }
@@ -251,12 +271,17 @@ fn open_include(
     }
 
     let ProfileSource::File(including) = source else {
-        return Err(Problem::new("a built-in profile can include only built-in profiles"));
+        return Err(Problem::new(
+            "a built-in profile can include only built-in profiles",
+        ));
     };
     // Relative includes are relative to the including file's directory.
     let path = including.parent().unwrap_or(Path::new("")).join(entry);
     let text = fs::read_to_string(&path).map_err(|error| {
-        Problem::new(format!("failed to read included profile {}: {error}", path.display()))
+        Problem::new(format!(
+            "failed to read included profile {}: {error}",
+            path.display()
+        ))
     })?;
     let id = ProfileId::File(fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
     Ok((ProfileSource::File(path), text, id))
@@ -286,7 +311,10 @@ where
 }
 
 fn command_line(option: &str, pattern: &str) -> Location {
-    Location::CommandLine { option: option.to_owned(), value: pattern.to_owned() }
+    Location::CommandLine {
+        option: option.to_owned(),
+        value: pattern.to_owned(),
+    }
 }
 
 /// Loads and compiles one profile file, for `cordon check`.

@@ -23,21 +23,36 @@ pub enum PolicyError {
 
     /// A profile, an include or a command-line rule is invalid.
     #[error("{location}: {message}{}", HintLine(hint.as_deref()))]
-    Invalid { location: Location, message: String, hint: Option<String> },
+    Invalid {
+        location: Location,
+        message: String,
+        hint: Option<String>,
+    },
 
     /// The patterns of one category could not be compiled together, for example because
     /// they exceed the size limit of the glob matcher.
-    #[error("failed to compile the {what} patterns: {error}")]
-    Compile { what: String, error: globset::Error },
+    #[error("failed to compile the {set_name} patterns: {error}")]
+    Compile {
+        set_name: String,
+        error: globset::Error,
+    },
 }
 
-/// Where an invalid piece of policy was written.
+/// The position of an invalid piece of policy: a place in a profile, or a command-line option.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
-    /// A profile file; line and column are 1-based, the column counts characters.
-    File { file: PathBuf, line: usize, column: usize },
+    /// A profile file, with a 1-based line and a 1-based column that counts characters.
+    File {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+    },
     /// A built-in profile.
-    Builtin { profile: String, line: usize, column: usize },
+    Builtin {
+        profile: String,
+        line: usize,
+        column: usize,
+    },
     /// A command-line option and its value.
     CommandLine { option: String, value: String },
 }
@@ -48,7 +63,11 @@ impl fmt::Display for Location {
             Location::File { file, line, column } => {
                 write!(f, "{}:{line}:{column}", file.display())
             }
-            Location::Builtin { profile, line, column } => {
+            Location::Builtin {
+                profile,
+                line,
+                column,
+            } => {
                 write!(f, "builtin:{profile}:{line}:{column}")
             }
             Location::CommandLine { option, value } => write!(f, "{option} {value:?}"),
@@ -68,7 +87,7 @@ impl fmt::Display for HintLine<'_> {
     }
 }
 
-/// A mistake found before its location is known; the caller attaches the location.
+/// A mistake found before its location is known. The caller attaches the location.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Problem {
     pub(crate) message: String,
@@ -77,7 +96,10 @@ pub(crate) struct Problem {
 
 impl Problem {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        Problem { message: message.into(), hint: None }
+        Problem {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -86,7 +108,11 @@ impl Problem {
     }
 
     pub(crate) fn at(self, location: Location) -> PolicyError {
-        PolicyError::Invalid { location, message: self.message, hint: self.hint }
+        PolicyError::Invalid {
+            location,
+            message: self.message,
+            hint: self.hint,
+        }
     }
 }
 
@@ -124,9 +150,13 @@ mod tests {
 
     #[test]
     fn invalid_error_display_with_hint() {
-        let error = Problem::new("unknown key \"acess\"").with_hint("check the spelling").at(
-            Location::File { file: "/tmp/p.toml".into(), line: 4, column: 10 },
-        );
+        let error = Problem::new("unknown key \"acess\"")
+            .with_hint("check the spelling")
+            .at(Location::File {
+                file: "/tmp/p.toml".into(),
+                line: 4,
+                column: 10,
+            });
         assert_eq!(
             error.to_string(),
             "/tmp/p.toml:4:10: unknown key \"acess\"\n  hint: check the spelling"
@@ -135,7 +165,10 @@ mod tests {
 
     #[test]
     fn command_line_location_quotes_value() {
-        let location = Location::CommandLine { option: "--deny-read".into(), value: "/x/[".into() };
+        let location = Location::CommandLine {
+            option: "--deny-read".into(),
+            value: "/x/[".into(),
+        };
         assert_eq!(location.to_string(), "--deny-read \"/x/[\"");
     }
 }

@@ -1,9 +1,10 @@
 //! cordon's policy: profiles, rules and the decision for each access.
 //!
 //! A [`PolicyBuilder`] collects rules from TOML profiles (see `docs/policy.md`) and from the
-//! command line, and builds an immutable [`Policy`]. The supervisor asks the policy for a
-//! [`Decision`] on every checked access, giving a canonical absolute path as raw bytes. The
-//! globs of each category are compiled into one set, so one match pass decides an access.
+//! command line, and builds an immutable [`Policy`]. The supervisor calls [`Policy::decide`]
+//! on every checked access with a canonical absolute path as raw bytes, and gets a
+//! [`Decision`]. The globs of each category are compiled into one set, so one match pass
+//! decides an access.
 //!
 //! The crate makes no system calls besides reading profile files and resolving the literal
 //! prefixes of patterns with `std::fs::canonicalize`.

@@ -36,7 +36,7 @@ impl Category {
         Category::Chdir,
     ];
 
-    /// The category's name in profiles and logs.
+    /// Returns the category's name in profiles and logs.
     pub fn name(self) -> &'static str {
         match self {
             Category::Read => "read",
@@ -51,12 +51,12 @@ impl Category {
         }
     }
 
-    /// The position of the category in [`Category::ALL`], used to index per-category tables.
+    /// Returns the position of the category in [`Category::ALL`], used to index per-category tables.
     pub(crate) fn index(self) -> usize {
         self as usize
     }
 
-    /// The built-in default action: reading is allowed, everything else is denied.
+    /// Returns the built-in default action: reading is allowed, everything else is denied.
     pub(crate) fn builtin_default(self) -> Action {
         match self {
             Category::Read => Action::Allow,
@@ -82,7 +82,7 @@ impl FromStr for Category {
     }
 }
 
-/// What happens to an access that a rule or a default applies to.
+/// The effect of a rule or a default on an access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     /// Perform the access.
@@ -99,7 +99,7 @@ impl Action {
     /// Every action.
     pub const ALL: [Action; 4] = [Action::Allow, Action::Deny, Action::Audit, Action::Kill];
 
-    /// The action's name in profiles and logs.
+    /// Returns the action's name in profiles and logs.
     pub fn name(self) -> &'static str {
         match self {
             Action::Allow => "allow",
@@ -149,11 +149,15 @@ pub struct ParseNameError {
 
 impl ParseNameError {
     fn new(kind: &'static str, name: &str, expected: String) -> Self {
-        ParseNameError { kind, name: name.to_owned(), expected }
+        ParseNameError {
+            kind,
+            name: name.to_owned(),
+            expected,
+        }
     }
 }
 
-/// The category names separated by ", ", for error messages.
+/// Returns the category names separated by ", ", for error messages.
 pub(crate) fn category_names() -> String {
     Category::ALL.map(Category::name).join(", ")
 }

@@ -13,7 +13,7 @@ use crate::vars::{escape_glob, expand, Variables};
 /// Prefixes of the reserved forms that the supervisor gives objects without a path.
 pub(crate) const RESERVED_PREFIXES: [&str; 4] = ["pipe:", "socket:", "anon:", "memfd:"];
 
-/// Characters that start a glob construct; everything before the first one is literal.
+/// Characters that start a glob construct. Everything before the first one is literal.
 const GLOB_START: &[char] = &['*', '?', '[', ']', '{', '}'];
 
 /// What a pattern is used for, which decides how strictly it must resolve.
@@ -31,10 +31,11 @@ impl PatternUse {
         }
     }
 
-    fn describe(self) -> String {
+    /// Names a pattern in messages: `deny rule for "/x/**"` or `hide pattern "/x"`.
+    fn describe(self, expanded: &str) -> String {
         match self {
-            PatternUse::Rule(action) => format!("{action} rule"),
-            PatternUse::Hide => "hide pattern".to_owned(),
+            PatternUse::Rule(action) => format!("{action} rule for {expanded:?}"),
+            PatternUse::Hide => format!("hide pattern {expanded:?}"),
         }
     }
 }
@@ -51,8 +52,13 @@ pub(crate) fn compile_pattern(
     let expanded = expand(written, vars)?;
     build_glob(&expanded).map_err(|error| glob_problem(written, &expanded, &error))?;
 
-    if RESERVED_PREFIXES.iter().any(|prefix| expanded.starts_with(prefix)) {
-        return Ok(vec![build_glob(&expanded).map_err(|e| glob_problem(written, &expanded, &e))?]);
+    if RESERVED_PREFIXES
+        .iter()
+        .any(|prefix| expanded.starts_with(prefix))
+    {
+        return Ok(vec![
+            build_glob(&expanded).map_err(|e| glob_problem(written, &expanded, &e))?
+        ]);
     }
     if !expanded.starts_with('/') {
         return Err(not_absolute(&expanded));
@@ -73,7 +79,10 @@ pub(crate) fn compile_pattern(
 }
 
 fn build_glob(text: &str) -> Result<Glob, globset::Error> {
-    GlobBuilder::new(text).literal_separator(true).backslash_escape(true).build()
+    GlobBuilder::new(text)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
 }
 
 fn glob_problem(written: &str, glob: &str, error: &globset::Error) -> Problem {
@@ -121,7 +130,7 @@ fn check_caller_relative(expanded: &str) -> Result<(), Problem> {
 
 /// The expanded pattern split at the last `/` before its first glob construct.
 struct Split<'a> {
-    /// The literal directory part, still escaped; empty for the root directory.
+    /// The literal directory part, still escaped, or an empty string for the root directory.
     directory: &'a str,
     /// Everything after that `/`.
     rest: &'a str,
@@ -145,7 +154,11 @@ fn split_literal_prefix(expanded: &str) -> Split<'_> {
             last_slash = index;
         }
     }
-    Split { directory: &expanded[..last_slash], rest: &expanded[last_slash + 1..], literal }
+    Split {
+        directory: &expanded[..last_slash],
+        rest: &expanded[last_slash + 1..],
+        literal,
+    }
 }
 
 /// Resolves the literal directory prefix of an absolute pattern with `fs::canonicalize`, so
@@ -153,17 +166,25 @@ fn split_literal_prefix(expanded: &str) -> Split<'_> {
 fn canonicalise(expanded: &str, usage: PatternUse) -> Result<String, Problem> {
     let split = split_literal_prefix(expanded);
     if expanded.len() > 1 && expanded.ends_with('/') {
-        return Err(Problem::new(format!("pattern {expanded:?} ends with \"/\"")).with_hint(
-            "canonical paths have no trailing slash: write /dir to match the directory, or \
+        return Err(
+            Problem::new(format!("pattern {expanded:?} ends with \"/\"")).with_hint(
+                "canonical paths have no trailing slash: write /dir to match the directory, or \
              /dir/** to match it and everything below",
-        ));
+            ),
+        );
     }
     check_canonical_components(expanded, split.rest)?;
 
-    let directory = if split.directory.is_empty() { "/".to_owned() } else { unescape(split.directory) };
+    let directory = if split.directory.is_empty() {
+        "/".to_owned()
+    } else {
+        unescape(split.directory)
+    };
     match fs::canonicalize(&directory) {
         Ok(resolved) => Ok(join(&escape_path(&resolved, expanded)?, split.rest)),
-        Err(error) if usage.must_resolve() => Err(unresolvable(expanded, &directory, &error, usage)),
+        Err(error) if usage.must_resolve() => {
+            Err(unresolvable(expanded, &directory, &error, usage))
+        }
         Err(_) => {
             // An allow or audit rule for a directory that does not exist yet is kept as
             // written, so it applies once the directory is created without symbolic links.
@@ -177,7 +198,11 @@ fn canonicalise(expanded: &str, usage: PatternUse) -> Result<String, Problem> {
 /// because such a pattern could never match a canonical path.
 fn check_canonical_components(expanded: &str, part: &str) -> Result<(), Problem> {
     let part = part.strip_prefix('/').unwrap_or(part);
-    if part.is_empty() || part.split('/').all(|c| !c.is_empty() && c != "." && c != "..") {
+    if part.is_empty()
+        || part
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+    {
         return Ok(());
     }
     Err(Problem::new(format!(
@@ -193,11 +218,14 @@ fn unresolvable(expanded: &str, directory: &str, error: &io::Error, usage: Patte
     } else {
         format!("{directory} cannot be resolved: {error}")
     };
-    Problem::new(format!("{} for {expanded:?} matches nothing: {reason}", usage.describe()))
-        .with_hint(
-            "cordon resolves the directory part of deny, kill and hide patterns when it loads \
+    Problem::new(format!(
+        "{} matches nothing: {reason}",
+        usage.describe(expanded)
+    ))
+    .with_hint(
+        "cordon resolves the directory part of deny, kill and hide patterns when it loads \
              the policy; create the directory or remove the pattern",
-        )
+    )
 }
 
 /// For a literal pattern that names an existing symbolic link, returns the escaped canonical
@@ -267,7 +295,10 @@ mod tests {
     use super::*;
 
     fn globs(pattern: &str, usage: PatternUse) -> Result<Vec<String>, Problem> {
-        let vars = Variables { cwd: "/".into(), ..Variables::default() };
+        let vars = Variables {
+            cwd: "/".into(),
+            ..Variables::default()
+        };
         let globs = compile_pattern(pattern, &vars, usage)?;
         Ok(globs.iter().map(|glob| glob.glob().to_owned()).collect())
     }
@@ -278,10 +309,16 @@ mod tests {
     #[test]
     fn split_stops_at_first_glob() {
         let split = split_literal_prefix("/usr/lib/*.so");
-        assert_eq!((split.directory, split.rest, split.literal), ("/usr/lib", "*.so", false));
+        assert_eq!(
+            (split.directory, split.rest, split.literal),
+            ("/usr/lib", "*.so", false)
+        );
 
         let split = split_literal_prefix("/etc/shadow");
-        assert_eq!((split.directory, split.rest, split.literal), ("/etc", "shadow", true));
+        assert_eq!(
+            (split.directory, split.rest, split.literal),
+            ("/etc", "shadow", true)
+        );
 
         let split = split_literal_prefix("/a\\*b/c*");
         assert_eq!((split.directory, split.rest), ("/a\\*b", "c*"));
@@ -326,12 +363,20 @@ mod tests {
         assert!(globs("/tmp/*/../x", ALLOW).is_err());
         assert!(globs("/nonexistent-cordon/./x", ALLOW).is_err());
         // The literal prefix is canonicalised, which removes "..".
-        assert_eq!(globs("/tmp/../tmp/*", ALLOW).unwrap()[0], format!("{}/*", canonical("/tmp")));
+        assert_eq!(
+            globs("/tmp/../tmp/*", ALLOW).unwrap()[0],
+            format!("{}/*", canonical("/tmp"))
+        );
     }
 
     #[test]
     fn caller_relative_names_rejected() {
-        for pattern in ["/proc/self/**", "/proc/thread-self/status", "/dev/fd/*", "/dev/stdout"] {
+        for pattern in [
+            "/proc/self/**",
+            "/proc/thread-self/status",
+            "/dev/fd/*",
+            "/dev/stdout",
+        ] {
             assert!(globs(pattern, ALLOW).is_err(), "{pattern} was accepted");
         }
         assert!(globs("/proc/*/status", ALLOW).is_ok());

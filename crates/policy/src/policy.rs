@@ -19,7 +19,7 @@ pub struct Decision<'a> {
 /// An immutable policy, built by [`crate::PolicyBuilder`].
 #[derive(Debug)]
 pub struct Policy {
-    /// Every rule's origin; the first entries are the defaults, in [`Category::ALL`] order.
+    /// Every rule's origin. The first entries are the defaults, in [`Category::ALL`] order.
     origins: Vec<RuleOrigin>,
     hide: Matcher,
     /// Origin index of each hide pattern, in order.
@@ -50,7 +50,10 @@ thread_local! {
 }
 
 impl Matcher {
-    fn new<'a>(rules: impl Iterator<Item = &'a Compiled>, what: &str) -> Result<Self, PolicyError> {
+    fn new<'a>(
+        rules: impl Iterator<Item = &'a Compiled>,
+        set_name: &str,
+    ) -> Result<Self, PolicyError> {
         let mut builder = GlobSetBuilder::new();
         let mut rule_of_glob = Vec::new();
         for (rule, compiled) in rules.enumerate() {
@@ -59,9 +62,10 @@ impl Matcher {
                 rule_of_glob.push(rule);
             }
         }
-        let set = builder
-            .build()
-            .map_err(|error| PolicyError::Compile { what: what.to_owned(), error })?;
+        let set = builder.build().map_err(|error| PolicyError::Compile {
+            set_name: set_name.to_owned(),
+            error,
+        })?;
         Ok(Matcher { set, rule_of_glob })
     }
 
@@ -96,25 +100,39 @@ impl Policy {
             let matcher = Matcher::new(category_rules.iter().map(|(_, c)| c), category.name())?;
             categories.push(CategoryRules {
                 default: defaults[category.index()],
-                rules: category_rules.iter().map(|(action, c)| (*action, c.origin)).collect(),
+                rules: category_rules
+                    .iter()
+                    .map(|(action, c)| (*action, c.origin))
+                    .collect(),
                 matcher,
             });
         }
-        Ok(Policy { origins, hide, hide_origins, categories })
+        Ok(Policy {
+            origins,
+            hide,
+            hide_origins,
+            categories,
+        })
     }
 
     /// Decides an access of `category` to a canonical absolute path or a reserved form such
-    /// as `pipe:[1234]`. The last matching rule wins; without a match the default applies.
+    /// as `pipe:[1234]`. The last matching rule wins, and without a match the default applies.
     ///
-    /// Hide patterns are not consulted here; callers check [`Policy::hidden`] first.
+    /// Hide patterns are not consulted here, so callers check [`Policy::hidden`] first.
     pub fn decide(&self, category: Category, path: &[u8]) -> Decision<'_> {
         let rules = &self.categories[category.index()];
         match rules.matcher.last_match(path) {
             Some(rule) => {
                 let (action, origin) = rules.rules[rule];
-                Decision { action, origin: &self.origins[origin] }
+                Decision {
+                    action,
+                    origin: &self.origins[origin],
+                }
             }
-            None => Decision { action: rules.default, origin: &self.origins[category.index()] },
+            None => Decision {
+                action: rules.default,
+                origin: &self.origins[category.index()],
+            },
         }
     }
 
@@ -127,17 +145,17 @@ impl Policy {
         Some(&self.origins[self.hide_origins[rule]])
     }
 
-    /// Whether any hide pattern exists.
+    /// Returns whether any hide pattern exists.
     pub fn has_hide_rules(&self) -> bool {
         !self.hide_origins.is_empty()
     }
 
-    /// Whether `category` has any rule besides its default.
+    /// Returns whether `category` has any rule besides its default.
     pub fn has_rules(&self, category: Category) -> bool {
         !self.categories[category.index()].rules.is_empty()
     }
 
-    /// The action for accesses of `category` that no rule matches.
+    /// Returns the action for accesses of `category` that no rule matches.
     pub fn default_action(&self, category: Category) -> Action {
         self.categories[category.index()].default
     }

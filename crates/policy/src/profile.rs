@@ -17,15 +17,18 @@ const BUILTIN_PROFILES: [(&str, &str); 1] = [("default", include_str!("../profil
 
 /// Returns the text of a built-in profile.
 pub(crate) fn builtin_text(name: &str) -> Option<&'static str> {
-    BUILTIN_PROFILES.iter().find(|(builtin, _)| *builtin == name).map(|(_, text)| *text)
+    BUILTIN_PROFILES
+        .iter()
+        .find(|(builtin, _)| *builtin == name)
+        .map(|(_, text)| *text)
 }
 
-/// The names of the built-in profiles, separated by ", ".
+/// Returns the names of the built-in profiles, separated by ", ".
 pub(crate) fn builtin_names() -> String {
     BUILTIN_PROFILES.map(|(name, _)| name).join(", ")
 }
 
-/// Where a profile's text came from.
+/// The source of a profile's text: a file or a built-in profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ProfileSource {
     File(PathBuf),
@@ -33,23 +36,36 @@ pub(crate) enum ProfileSource {
 }
 
 impl ProfileSource {
-    /// The location of a byte offset in this profile's text.
+    /// Returns the location of a byte offset in this profile's text.
     pub(crate) fn location(&self, text: &str, offset: usize) -> Location {
         let (line, column) = line_and_column(text, offset);
         match self {
-            ProfileSource::File(file) => Location::File { file: file.clone(), line, column },
-            ProfileSource::Builtin(profile) => {
-                Location::Builtin { profile: profile.clone(), line, column }
-            }
+            ProfileSource::File(file) => Location::File {
+                file: file.clone(),
+                line,
+                column,
+            },
+            ProfileSource::Builtin(profile) => Location::Builtin {
+                profile: profile.clone(),
+                line,
+                column,
+            },
         }
     }
 
-    /// The origin of a rule whose pattern starts at a byte offset in this profile's text.
+    /// Returns the origin of a rule whose pattern starts at a byte offset in this profile's text.
     pub(crate) fn origin(&self, text: &str, offset: usize) -> RuleOrigin {
         let (line, column) = line_and_column(text, offset);
         match self {
-            ProfileSource::File(file) => RuleOrigin::Profile { file: file.clone(), line, column },
-            ProfileSource::Builtin(profile) => RuleOrigin::Builtin { profile: profile.clone(), line },
+            ProfileSource::File(file) => RuleOrigin::Profile {
+                file: file.clone(),
+                line,
+                column,
+            },
+            ProfileSource::Builtin(profile) => RuleOrigin::Builtin {
+                profile: profile.clone(),
+                line,
+            },
         }
     }
 }
@@ -107,7 +123,7 @@ pub(crate) struct RuleTable {
     pub(crate) paths: TextList,
 }
 
-/// Parses a profile's text; errors carry the position of the offending key or value.
+/// Parses a profile's text. Errors carry the position of the offending key or value.
 pub(crate) fn parse(source: &ProfileSource, text: &str) -> Result<ProfileFile, PolicyError> {
     // Parsing into a plain table first separates TOML syntax errors from schema errors.
     if let Err(error) = text.parse::<toml::Table>() {
@@ -124,7 +140,12 @@ fn error_location(source: &ProfileSource, text: &str, error: &toml::de::Error) -
 
 /// Joins the lines of a multi-line parser message.
 fn one_line(message: &str) -> String {
-    message.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(", ")
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rewords serde's messages for unknown and missing keys in the words of the profile format.
@@ -132,7 +153,10 @@ fn schema_problem(message: &str) -> Problem {
     if let Some(problem) = unknown_key_problem(message) {
         return problem;
     }
-    if let Some(key) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+    if let Some(key) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
         return Problem::new(format!("missing key \"{key}\" in [[rule]]"))
             .with_hint("every [[rule]] needs action, access and paths");
     }
@@ -171,7 +195,7 @@ pub(crate) fn closest_name<'a>(
         .map(|(_, candidate)| candidate)
 }
 
-/// The Levenshtein distance between two short strings.
+/// Computes the Levenshtein distance between two short strings.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
@@ -191,10 +215,16 @@ impl<'de> Deserialize<'de> for TextList {
         let spanned = Spanned::<OneOrMany>::deserialize(deserializer)?;
         let span = spanned.span();
         let items = match spanned.into_inner() {
-            OneOrMany::One(value) => vec![Text { value, span: span.clone() }],
+            OneOrMany::One(value) => vec![Text {
+                value,
+                span: span.clone(),
+            }],
             OneOrMany::Many(items) => items
                 .into_iter()
-                .map(|item| Text { span: item.span(), value: item.into_inner() })
+                .map(|item| Text {
+                    span: item.span(),
+                    value: item.into_inner(),
+                })
                 .collect(),
         };
         Ok(TextList { items, span })
@@ -249,7 +279,12 @@ mod tests {
         assert_eq!(profile.hide.items.len(), 1);
         assert_eq!(&text[profile.hide.items[0].span.clone()], "\"/a\"");
         let rule = profile.rules[0].get_ref();
-        let access: Vec<_> = rule.access.items.iter().map(|item| item.value.as_str()).collect();
+        let access: Vec<_> = rule
+            .access
+            .items
+            .iter()
+            .map(|item| item.value.as_str())
+            .collect();
         assert_eq!(access, ["read", "write"]);
         assert_eq!(rule.paths.items[0].value, "/b");
     }
@@ -285,7 +320,10 @@ mod tests {
 
     #[test]
     fn closest_name_within_two_edits() {
-        assert_eq!(closest_name("acess", RULE_KEYS.iter().copied()), Some("access"));
+        assert_eq!(
+            closest_name("acess", RULE_KEYS.iter().copied()),
+            Some("access")
+        );
         assert_eq!(closest_name("wrte", ["read", "write"]), Some("write"));
         assert_eq!(closest_name("zzzzzz", ["read", "write"]), None);
     }

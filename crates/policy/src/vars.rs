@@ -9,11 +9,11 @@ use crate::error::Problem;
 /// The values of `${HOME}`, `${CWD}`, `${TMPDIR}` and of every other `${NAME}`.
 #[derive(Clone, Debug, Default)]
 pub struct Variables {
-    /// `${HOME}`; `None` makes the variable unset.
+    /// `${HOME}`, or `None` when it is unset.
     pub home: Option<PathBuf>,
-    /// `${CWD}`; an empty path means the current directory is unknown.
+    /// `${CWD}`, or an empty path when the current directory is unknown.
     pub cwd: PathBuf,
-    /// `${TMPDIR}`; `None` expands to `/tmp`.
+    /// `${TMPDIR}`, or `None` to expand it to `/tmp`.
     pub tmpdir: Option<PathBuf>,
     /// Every other `${NAME}`.
     pub env: HashMap<String, OsString>,
@@ -42,19 +42,27 @@ impl Variables {
     /// Returns the value of one variable.
     fn lookup(&self, name: &str) -> Result<&OsStr, Problem> {
         match name {
-            "HOME" => self.home.as_deref().map(|home| home.as_os_str()).ok_or_else(|| {
-                Problem::new("variable ${HOME} is not set")
-                    .with_hint("set HOME, or write the home directory's path in the pattern")
-            }),
+            "HOME" => self
+                .home
+                .as_deref()
+                .map(|home| home.as_os_str())
+                .ok_or_else(|| {
+                    Problem::new("variable ${HOME} is not set")
+                        .with_hint("set HOME, or write the home directory's path in the pattern")
+                }),
             "CWD" if self.cwd.as_os_str().is_empty() => Err(Problem::new(
                 "variable ${CWD} is unavailable because the current directory could not be \
                  determined",
             )),
             "CWD" => Ok(self.cwd.as_os_str()),
-            "TMPDIR" => Ok(self.tmpdir.as_deref().map_or(OsStr::new("/tmp"), |dir| dir.as_os_str())),
+            "TMPDIR" => Ok(self
+                .tmpdir
+                .as_deref()
+                .map_or(OsStr::new("/tmp"), |dir| dir.as_os_str())),
             _ => self.env.get(name).map(OsString::as_os_str).ok_or_else(|| {
-                Problem::new(format!("variable ${{{name}}} is not set"))
-                    .with_hint(format!("set {name} in the environment, or write its value in the pattern"))
+                Problem::new(format!("variable ${{{name}}} is not set")).with_hint(format!(
+                    "set {name} in the environment, or write its value in the pattern"
+                ))
             }),
         }
     }
@@ -95,20 +103,29 @@ pub(crate) fn expand(pattern: &str, vars: &Variables) -> Result<String, Problem>
 
 fn check_name(name: &str) -> Result<(), Problem> {
     let mut chars = name.chars();
-    let valid_start = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let valid_start = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if valid_start && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Ok(());
     }
-    Err(Problem::new(format!("invalid variable name {name:?}"))
-        .with_hint("a variable name consists of ASCII letters, digits and '_', not starting with a digit"))
+    Err(
+        Problem::new(format!("invalid variable name {name:?}")).with_hint(
+            "a variable name consists of ASCII letters, digits and '_', not starting with a digit",
+        ),
+    )
 }
 
 /// Checks that a variable's value can be a pattern's literal part, and removes trailing
 /// slashes so that `${TMPDIR}/x` gives no empty component.
 fn checked_value<'a>(name: &str, value: &'a OsStr) -> Result<&'a str, Problem> {
     let text = value.to_str().ok_or_else(|| {
-        Problem::new(format!("variable ${{{name}}} is not valid UTF-8: {value:?}"))
-            .with_hint("patterns are UTF-8 text; write the path with a glob in place of the invalid bytes")
+        Problem::new(format!(
+            "variable ${{{name}}} is not valid UTF-8: {value:?}"
+        ))
+        .with_hint(
+            "patterns are UTF-8 text; write the path with a glob in place of the invalid bytes",
+        )
     })?;
     if !text.starts_with('/') {
         return Err(Problem::new(format!(
@@ -150,7 +167,12 @@ mod tests {
         env.insert("RELATIVE".to_owned(), OsString::from("src/p"));
         env.insert("ROOT".to_owned(), OsString::from("/"));
         env.insert("SLASHED".to_owned(), OsString::from("/data/"));
-        Variables { home: Some("/home/u".into()), cwd: "/work".into(), tmpdir: None, env }
+        Variables {
+            home: Some("/home/u".into()),
+            cwd: "/work".into(),
+            tmpdir: None,
+            env,
+        }
     }
 
     #[test]
@@ -162,7 +184,10 @@ mod tests {
 
     #[test]
     fn expand_escapes_metacharacters() {
-        assert_eq!(expand("${PROJECT}/**", &vars()).unwrap(), "/src/p\\[1\\]\\*/**");
+        assert_eq!(
+            expand("${PROJECT}/**", &vars()).unwrap(),
+            "/src/p\\[1\\]\\*/**"
+        );
     }
 
     #[test]
@@ -181,7 +206,10 @@ mod tests {
         assert_eq!(unset.message, "variable ${NOPE} is not set");
 
         let relative = expand("${RELATIVE}/x", &vars()).unwrap_err();
-        assert_eq!(relative.message, "variable ${RELATIVE} is \"src/p\", which is not an absolute path");
+        assert_eq!(
+            relative.message,
+            "variable ${RELATIVE} is \"src/p\", which is not an absolute path"
+        );
 
         let root = expand("${ROOT}/x", &vars()).unwrap_err();
         assert_eq!(root.message, "variable ${ROOT} is \"/\"");

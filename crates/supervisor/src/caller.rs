@@ -229,10 +229,11 @@ impl Drop for Adopted<'_> {
             return;
         }
         let own = &*self.own;
-        let restored = creds::set_fsuid(own.fsuid)
-            && creds::set_fsgid(own.fsgid)
+        // Capabilities first: setgroups needs CAP_SETGID, which the caller may not have had.
+        let restored = creds::set_capabilities(own.caps).is_ok()
             && creds::set_groups(&own.groups).is_ok()
-            && creds::set_capabilities(own.caps).is_ok();
+            && creds::set_fsgid(own.fsgid)
+            && creds::set_fsuid(own.fsuid);
         if !restored {
             // A worker that cannot return to its own identity would serve the next caller with
             // the wrong one; stopping the supervisor kills the sandbox, which fails closed.

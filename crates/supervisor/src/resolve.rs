@@ -130,6 +130,9 @@ impl<'a> Walk<'a> {
             return Ok(walk);
         }
         walk.enter_start(start)?;
+        if scoped {
+            walk.floor = walk.stack.len() - 1;
+        }
         if path.first() == Some(&b'/') && options.resolve & RESOLVE_BENEATH != 0 {
             return Err(Failure::Errno(libc::EXDEV));
         }
@@ -160,7 +163,6 @@ impl<'a> Walk<'a> {
             // because it cannot name what the policy would have to judge.
             return Err(Failure::Errno(libc::ENOENT));
         }
-        self.floor = self.stack.len() - 1;
         Ok(())
     }
 

@@ -82,7 +82,11 @@ fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicU
             return;
         }
     };
-    match open::handle(context, &caller, own, &request) {
+    let reply = open::handle(context, &caller, own, &request);
+    if let Reply::Errno(errno) = &reply {
+        tracing::debug!(tid, syscall = name, path = %crate::report::escape(&request.path), start = ?request.start, errno, "call failed");
+    }
+    match reply {
         Reply::Blocking(work) => dispatch_blocking(listener, blocking, own, id, caller.credentials.clone(), work),
         reply => answer(listener.as_fd(), id, reply),
     }
