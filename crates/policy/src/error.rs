@@ -29,8 +29,8 @@ pub enum PolicyError {
         hint: Option<String>,
     },
 
-    /// The patterns of one category could not be compiled together, for example because
-    /// they exceed the size limit of the glob matcher.
+    /// The patterns of one category, or the hide patterns, could not be compiled together,
+    /// for example because they exceed the size limit of the glob matcher.
     #[error("failed to compile the {set_name} patterns: {error}")]
     Compile {
         set_name: String,

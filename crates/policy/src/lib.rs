@@ -6,8 +6,11 @@
 //! [`Decision`]. The globs of each category are compiled into one set, so one match pass
 //! decides an access.
 //!
-//! The crate makes no system calls besides reading profile files and resolving the literal
-//! prefixes of patterns with `std::fs::canonicalize`.
+//! The crate makes no system calls besides reading profile files, resolving the literal
+//! prefixes of patterns with `std::fs::canonicalize`, and reading the environment and the
+//! current directory in [`Variables::from_process`].
+
+#![forbid(unsafe_code)]
 
 mod builder;
 mod error;

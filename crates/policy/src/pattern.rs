@@ -16,7 +16,7 @@ pub(crate) const RESERVED_PREFIXES: [&str; 4] = ["pipe:", "socket:", "anon:", "m
 /// Characters that start a glob construct. Everything before the first one is literal.
 const GLOB_START: &[char] = &['*', '?', '[', ']', '{', '}'];
 
-/// What a pattern is used for, which decides how strictly it must resolve.
+/// The use of a pattern, which decides how strictly it must resolve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PatternUse {
     Rule(Action),
@@ -50,15 +50,14 @@ pub(crate) fn compile_pattern(
     usage: PatternUse,
 ) -> Result<Vec<Glob>, Problem> {
     let expanded = expand(written, vars)?;
-    build_glob(&expanded).map_err(|error| glob_problem(written, &expanded, &error))?;
+    // Checking the syntax first reports a typo before any file system lookup.
+    let glob = build_glob(&expanded).map_err(|error| glob_problem(written, &expanded, &error))?;
 
     if RESERVED_PREFIXES
         .iter()
         .any(|prefix| expanded.starts_with(prefix))
     {
-        return Ok(vec![
-            build_glob(&expanded).map_err(|e| glob_problem(written, &expanded, &e))?
-        ]);
+        return Ok(vec![glob]);
     }
     if !expanded.starts_with('/') {
         return Err(not_absolute(&expanded));
@@ -93,7 +92,7 @@ fn glob_problem(written: &str, glob: &str, error: &globset::Error) -> Problem {
     };
     Problem::new(message).with_hint(
         "* and ? match within one path component, ** across components, [...] is a \
-         character class and {a,b} lists alternatives; escape a literal metacharacter with \\",
+         character class and {a,b} lists alternatives. Escape a literal metacharacter with \\",
     )
 }
 
@@ -168,8 +167,8 @@ fn canonicalise(expanded: &str, usage: PatternUse) -> Result<String, Problem> {
     if expanded.len() > 1 && expanded.ends_with('/') {
         return Err(
             Problem::new(format!("pattern {expanded:?} ends with \"/\"")).with_hint(
-                "canonical paths have no trailing slash: write /dir to match the directory, or \
-             /dir/** to match it and everything below",
+                "canonical paths have no trailing slash: write /dir to match the directory, \
+                 or /dir/** to match it and everything below",
             ),
         );
     }
@@ -187,7 +186,7 @@ fn canonicalise(expanded: &str, usage: PatternUse) -> Result<String, Problem> {
         }
         Err(_) => {
             // An allow or audit rule for a directory that does not exist yet is kept as
-            // written, so it applies once the directory is created without symbolic links.
+            // written. It applies once the directory exists, unless a symbolic link leads there.
             check_canonical_components(expanded, expanded)?;
             Ok(expanded.to_owned())
         }
@@ -224,7 +223,7 @@ fn unresolvable(expanded: &str, directory: &str, error: &io::Error, usage: Patte
     ))
     .with_hint(
         "cordon resolves the directory part of deny, kill and hide patterns when it loads \
-             the policy; create the directory or remove the pattern",
+         the policy, so the directory must exist: create it or remove the pattern",
     )
 }
 
@@ -273,7 +272,10 @@ fn escape_path(path: &Path, expanded: &str) -> Result<String, Problem> {
             "the canonical form {} of pattern {expanded:?} is not valid UTF-8",
             path.display()
         ))
-        .with_hint("patterns are UTF-8 text; match the directory with a glob in place of the invalid bytes")
+        .with_hint(
+            "patterns are UTF-8 text, so match the directory with a glob in place of the \
+             invalid bytes",
+        )
     })?;
     Ok(escape_glob(text))
 }

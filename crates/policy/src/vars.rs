@@ -124,19 +124,19 @@ fn checked_value<'a>(name: &str, value: &'a OsStr) -> Result<&'a str, Problem> {
             "variable ${{{name}}} is not valid UTF-8: {value:?}"
         ))
         .with_hint(
-            "patterns are UTF-8 text; write the path with a glob in place of the invalid bytes",
+            "patterns are UTF-8 text, so write the path with a glob in place of the invalid bytes",
         )
     })?;
     if !text.starts_with('/') {
         return Err(Problem::new(format!(
             "variable ${{{name}}} is {text:?}, which is not an absolute path"
         ))
-        .with_hint("variables in patterns must hold absolute paths"));
+        .with_hint("a variable in a pattern must expand to an absolute path"));
     }
     let trimmed = text.trim_end_matches('/');
     if trimmed.is_empty() {
         return Err(Problem::new(format!("variable ${{{name}}} is \"/\""))
-            .with_hint("a variable that expands to / would make the rule cover the whole file system; write the pattern without it"));
+            .with_hint("a variable that expands to / would make the rule cover the whole file system, so write the pattern without it"));
     }
     Ok(trimmed)
 }

@@ -171,7 +171,7 @@ impl Own {
         let (_, euid, _, egid) = creds::ids();
         let groups = own_groups()?;
         let caps = creds::capabilities()?;
-        Ok(Own { fsuid: euid, fsgid: egid, groups, caps, umask: 0o022 })
+        Ok(Own { fsuid: euid, fsgid: egid, groups, caps, umask: creds::umask() })
     }
 }
 

@@ -51,8 +51,6 @@ pub struct Options {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ProcState {
     Outside,
-    /// The root of a procfs mount.
-    Root,
     /// Inside `/proc/PID` of a member; symlinks here are magic links.
     Process,
     /// `/proc/PID/task`, whose numeric entries are thread ids.
@@ -114,7 +112,7 @@ impl<'a> Walk<'a> {
     /// for relative paths) through its procfs handle.
     pub fn new(caller: &'a Caller, policy: &'a Policy, members: &'a Members, start: Start, path: &[u8], options: Options) -> Result<Walk<'a>> {
         let root = fs::openat(caller.proc_dir.as_fd(), c"root", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
-        let dev = fs::fstat(root.as_fd())?.st_dev;
+        let dev = if options.resolve & RESOLVE_NO_XDEV != 0 { fs::fstat(root.as_fd())?.st_dev } else { 0 };
         let mut walk = Walk {
             caller,
             policy,
@@ -338,7 +336,6 @@ impl<'a> Walk<'a> {
 
     fn at_proc_root(&self) -> Result<bool> {
         match self.top_state() {
-            ProcState::Root => Ok(true),
             ProcState::Process | ProcState::TaskList => Ok(false),
             ProcState::Outside => {
                 let stat = fs::fstat(self.top())?;
@@ -391,20 +388,24 @@ impl<'a> Walk<'a> {
             }
             Err(error) => return Err(error.into()),
         };
-        let stat = fs::fstat(fd.as_fd())?;
-        let parent_dev = self.stack.last().map(|dir| dir.dev).unwrap_or(stat.st_dev);
-        if self.options.resolve & RESOLVE_NO_XDEV != 0 && stat.st_dev != parent_dev {
-            // NOTE: compares device numbers, so a bind mount within one file system is not
-            // detected as a mount crossing.
-            return Err(Failure::Errno(libc::EXDEV));
-        }
-        let proc = match proc {
-            Some(state) => state,
-            None if stat.st_ino == PROC_ROOT_INO && fs::fs_type(fd.as_fd())? == PROC_SUPER_MAGIC => ProcState::Root,
-            None => ProcState::Outside,
+        // Device numbers are only needed for RESOLVE_NO_XDEV; skipping the fstat otherwise
+        // saves a system call per component on the hot path.
+        let parent_dev = self.stack.last().map(|dir| dir.dev).unwrap_or(0);
+        let dev = if self.options.resolve & RESOLVE_NO_XDEV != 0 {
+            let dev = fs::fstat(fd.as_fd())?.st_dev;
+            if dev != parent_dev {
+                // NOTE: compares device numbers, so a bind mount within one file system is
+                // not detected as a mount crossing.
+                return Err(Failure::Errno(libc::EXDEV));
+            }
+            dev
+        } else {
+            parent_dev
         };
+        // A procfs root is recognised lazily (`at_proc_root`) when a pid-like name follows.
+        let proc = proc.unwrap_or(ProcState::Outside);
         self.path = self.child_path(name);
-        self.stack.push(Dir { fd, path_len: self.path.len(), proc, dev: stat.st_dev });
+        self.stack.push(Dir { fd, path_len: self.path.len(), proc, dev });
         Ok(true)
     }
 

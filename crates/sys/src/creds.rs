@@ -93,6 +93,15 @@ pub fn set_umask(mask: u32) {
     unsafe { libc::umask(mask as libc::mode_t) };
 }
 
+/// Returns the umask of the calling thread's fs_struct (umask(2) can only read by writing).
+pub fn umask() -> u32 {
+    // SAFETY: umask takes an integer and cannot fail; the second call restores the value.
+    let current = unsafe { libc::umask(0) };
+    // SAFETY: as above.
+    unsafe { libc::umask(current) };
+    current as u32
+}
+
 /// Gives the calling thread its own cwd, root and umask (`unshare(CLONE_FS)`).
 pub fn unshare_fs() -> io::Result<()> {
     // SAFETY: unshare takes an integer flag word.
