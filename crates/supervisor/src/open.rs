@@ -71,7 +71,7 @@ const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | 
 /// Status flags `F_SETFL` can restore after the supervisor's own `O_NONBLOCK`.
 const SETFL_FLAGS: i32 = libc::O_APPEND | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME | libc::O_NONBLOCK;
 /// Attempts before a path that keeps changing under the resolver fails with `EAGAIN`.
-const MAX_RETRIES: u32 = 8;
+const MAX_RETRIES: u32 = 16;
 
 /// Checks the flags in the kernel's order (`build_open_flags`), before any path lookup.
 fn validate(request: &OpenRequest) -> Result<i32, i32> {
@@ -172,6 +172,7 @@ fn attempt(context: &Context, caller: &Caller, request: &OpenRequest, flags: i32
     let (walk, target) = match outcome {
         Ok(resolved) => resolved,
         Err(Failure::Errno(errno)) => return Attempt::Done(Reply::Errno(errno)),
+        Err(Failure::Raced) => return Attempt::Raced,
         Err(Failure::Hidden { path, final_component }) => {
             let category = if creating { Category::Create } else { categories(flags).first().copied().unwrap_or(Category::Read) };
             report(context, caller, request.syscall, category, &path, Outcome::Hide, hide_rule(context, &path));

@@ -83,6 +83,9 @@ pub enum Failure {
     Errno(i32),
     /// The path, or a directory on the way, is hidden by the policy (`path` names it).
     Hidden { path: Vec<u8>, final_component: bool },
+    /// A component changed type between two steps of the walk (a concurrent rename or
+    /// symlink swap); the caller resolves again from the start.
+    Raced,
 }
 
 impl From<io::Error> for Failure {
@@ -156,10 +159,13 @@ impl<'a> Walk<'a> {
         }
         let hint = fs::readlinkat(proc_dir, &link)?;
         if !self.walk_canonical(&hint, &stat)? {
-            // The directory has no name in the caller's view (deleted, or outside its root).
-            // NOTE: the kernel would still resolve names inside it; cordon refuses instead,
-            // because it cannot name what the policy would have to judge.
-            return Err(Failure::Errno(libc::ENOENT));
+            if hint.ends_with(b" (deleted)") {
+                // NOTE: the kernel would still resolve ".." inside a deleted directory;
+                // cordon refuses, because it cannot name what the policy would judge.
+                return Err(Failure::Errno(libc::ENOENT));
+            }
+            // The directory moved between reading its name and walking it.
+            return Err(Failure::Raced);
         }
         Ok(())
     }
@@ -381,10 +387,11 @@ impl<'a> Walk<'a> {
             Ok(fd) => fd,
             Err(error) if error.raw_os_error() == Some(libc::ENOTDIR) => {
                 let stat = fs::lstatat(self.top(), &c_name)?;
-                if stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
-                    return Ok(false);
+                match stat.st_mode & libc::S_IFMT {
+                    libc::S_IFLNK => return Ok(false),
+                    libc::S_IFDIR => return Err(Failure::Raced),
+                    _ => return Err(Failure::Errno(libc::ENOTDIR)),
                 }
-                return Err(Failure::Errno(libc::ENOTDIR));
             }
             Err(error) => return Err(error.into()),
         };
@@ -433,7 +440,7 @@ impl<'a> Walk<'a> {
             }
             return Ok(None);
         }
-        Ok(Some(fs::readlinkat(self.top(), &c_name)?))
+        Ok(Some(read_link(self.top(), &c_name)?))
     }
 
     /// The last component: report it, or return a symlink's text to follow.
@@ -465,7 +472,7 @@ impl<'a> Walk<'a> {
                 let path = self.name_object(&text, &stat)?;
                 return Ok(Step::Done(Target::Object { fd, path }));
             }
-            return Ok(Step::Follow(fs::readlinkat(self.top(), &c_name)?));
+            return Ok(Step::Follow(read_link(self.top(), &c_name)?));
         }
         self.path = self.child_path(name);
         Ok(Step::Done(Target::Entry { name: c_name, stat }))
@@ -515,6 +522,15 @@ enum Step {
 fn push_components(pending: &mut Vec<Vec<u8>>, path: &[u8]) {
     for component in path.split(|&b| b == b'/').filter(|c| !c.is_empty()).rev() {
         pending.push(component.to_vec());
+    }
+}
+
+/// Reads a symlink the walk just saw; `EINVAL` means it was replaced by a non-link meanwhile.
+fn read_link(dir: BorrowedFd<'_>, name: &CString) -> Result<Vec<u8>> {
+    match fs::readlinkat(dir, name) {
+        Ok(target) => Ok(target),
+        Err(error) if matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) => Err(Failure::Raced),
+        Err(error) => Err(error.into()),
     }
 }
 
