@@ -7,9 +7,11 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::sandbox::{path_str, program_stderr, stdout_text, Launch, PYTHON, PY_ATTEMPT};
+use common::sandbox::{
+    log_str, path_str, program_stderr, read_audit_log, stdout_text, Launch, PYTHON, PY_ATTEMPT,
+};
 use common::{describe, is_root, user_ids, Identity, Scratch, TEST_USER};
 
 /// Returns false, after saying why, when the suite is not running as root.
@@ -64,6 +66,51 @@ fn private_file(dir: &Scratch, name: &str, contents: &[u8], uid: u32, gid: u32) 
     path_str(&file)
 }
 
+/// An audit log in a directory of its own, and a policy that audits every read, write and
+/// create below a scratch directory. An audited open must reach the supervisor, which logs
+/// it and performs it itself. Without such rules cordon may let the kernel check an open
+/// directly, which would test the kernel instead of cordon's use of the child's credentials.
+struct AuditedRun {
+    _logs: Scratch,
+    log: PathBuf,
+    policy: Vec<String>,
+}
+
+impl AuditedRun {
+    fn new(dir: &Scratch) -> AuditedRun {
+        let logs = Scratch::new(Identity::Invoker, "creds-log");
+        let log = logs.join("audit.jsonl");
+        let tree = format!("{}/**", path_str(&dir.path));
+        let policy = strings![
+            "--log",
+            path_str(&log),
+            "--audit-read",
+            tree,
+            "--audit-write",
+            tree,
+            "--audit-create",
+            tree
+        ];
+        AuditedRun {
+            _logs: logs,
+            log,
+            policy,
+        }
+    }
+
+    /// Asserts that the supervisor logged an audited open of `path`.
+    fn assert_audited(&self, path: &str, what: &str) {
+        let records = read_audit_log(&self.log);
+        let audited = records.iter().any(|record| {
+            log_str(record, "path") == Some(path) && log_str(record, "action") == Some("audit")
+        });
+        assert!(
+            audited,
+            "{what}: no audit record for {path}, log:\n{records:#?}"
+        );
+    }
+}
+
 fn python(body: &str, args: &[&str]) -> Vec<String> {
     let mut command = strings![PYTHON, "-c", format!("{PY_ATTEMPT}\n{body}")];
     command.extend(args.iter().map(ToString::to_string));
@@ -95,13 +142,16 @@ attempt("own", lambda: open(sys.argv[2]).read().strip())
         describe(&native)
     );
 
-    let sandboxed = launch.sandboxed(&[], &command);
+    let audited = AuditedRun::new(&dir);
+    let sandboxed = launch.sandboxed(&audited.policy, &command);
     assert_eq!(
         sandboxed.stdout,
         native.stdout,
         "cordon differs from native:\n{}",
         describe(&sandboxed)
     );
+    audited.assert_audited(&root_file, "the test user's open of a root-only file");
+    audited.assert_audited(&user_file, "the test user's open of its own file");
 }
 
 #[test]
@@ -114,7 +164,8 @@ fn dropped_user_cat_gets_permission_denied() {
     let mut command = as_test_user();
     command.extend(strings!["cat", root_file]);
 
-    let output = Launch::new(Identity::Invoker, &dir.path).sandboxed(&[], &command);
+    let audited = AuditedRun::new(&dir);
+    let output = Launch::new(Identity::Invoker, &dir.path).sandboxed(&audited.policy, &command);
     assert_eq!(
         output.stdout,
         b"",
@@ -132,6 +183,7 @@ fn dropped_user_cat_gets_permission_denied() {
         "cat did not report EACCES:\n{}",
         describe(&output)
     );
+    audited.assert_audited(&root_file, "cat's open of a root-only file");
 }
 
 #[test]
@@ -166,20 +218,24 @@ fn root_without_dac_caps_cannot_read() {
         describe(&native_dropped)
     );
 
-    let sandboxed_full = launch.sandboxed(&[], &full_root);
+    let audited_full = AuditedRun::new(&dir);
+    let sandboxed_full = launch.sandboxed(&audited_full.policy, &full_root);
     assert_eq!(
         sandboxed_full.stdout,
         native_full.stdout,
         "root under cordon:\n{}",
         describe(&sandboxed_full)
     );
-    let sandboxed_dropped = launch.sandboxed(&[], &dropped);
+    audited_full.assert_audited(&file, "root's open with all capabilities");
+    let audited_dropped = AuditedRun::new(&dir);
+    let sandboxed_dropped = launch.sandboxed(&audited_dropped.policy, &dropped);
     assert_eq!(
         sandboxed_dropped.stdout,
         native_dropped.stdout,
         "root without the capabilities under cordon:\n{}",
         describe(&sandboxed_dropped)
     );
+    audited_dropped.assert_audited(&file, "root's open without the capabilities");
 }
 
 #[test]
@@ -196,7 +252,6 @@ fn root_without_dac_override_cannot_write() {
     let mut dropped = without_caps(&["dac_override"]);
     dropped.extend(python(&body, &[&file]));
     let launch = Launch::new(Identity::Invoker, &dir.path);
-    let policy = strings!["--allow-write", format!("{}/**", path_str(&dir.path))];
 
     let native = launch.native(&dropped);
     assert_eq!(
@@ -206,7 +261,8 @@ fn root_without_dac_override_cannot_write() {
         describe(&native)
     );
 
-    let sandboxed = launch.sandboxed(&policy, &dropped);
+    let audited = AuditedRun::new(&dir);
+    let sandboxed = launch.sandboxed(&audited.policy, &dropped);
     assert_eq!(
         sandboxed.stdout,
         native.stdout,
@@ -218,6 +274,7 @@ fn root_without_dac_override_cannot_write() {
         b"original\n",
         "the file was written through cordon"
     );
+    audited.assert_audited(&file, "root's open for writing without CAP_DAC_OVERRIDE");
 }
 
 /// Runs a shell script as the test user, with cordon (running as root) in between when
@@ -235,20 +292,26 @@ fn create_as_test_user(sandboxed: bool) -> Scratch {
     let mut command = as_test_user();
     command.extend(strings!["sh", "-c", script]);
     let launch = Launch::new(Identity::Invoker, &dir.path);
-    let output = if sandboxed {
-        let tree = format!("{}/**", path_str(&dir.path));
-        launch.sandboxed(
-            &strings!["--allow-write", tree, "--allow-create", tree],
-            &command,
-        )
-    } else {
-        launch.native(&command)
-    };
+    if !sandboxed {
+        let output = launch.native(&command);
+        assert!(
+            output.status.success(),
+            "creating files natively:\n{}",
+            describe(&output)
+        );
+        return dir;
+    }
+
+    let audited = AuditedRun::new(&dir);
+    let output = launch.sandboxed(&audited.policy, &command);
     assert!(
         output.status.success(),
-        "creating files (sandboxed: {sandboxed}):\n{}",
+        "creating files under cordon:\n{}",
         describe(&output)
     );
+    for name in ["private.txt", "shared.txt"] {
+        audited.assert_audited(&path_str(&dir.join(name)), "the test user's create");
+    }
     dir
 }
 

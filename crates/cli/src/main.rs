@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run COMMAND under the policy; exits with COMMAND's status.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate profiles and report errors as FILE:LINE:COLUMN.
     Check {
         /// Profile files to validate.
@@ -110,6 +110,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     let matches = match Cli::command().try_get_matches() {
@@ -153,7 +154,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn run(args: RunArgs, matches: &ArgMatches) -> ExitCode {
+fn run(args: Box<RunArgs>, matches: &ArgMatches) -> ExitCode {
     let config = match build_config(args, matches) {
         Ok(config) => config,
         Err(message) => {
@@ -170,7 +171,7 @@ fn run(args: RunArgs, matches: &ArgMatches) -> ExitCode {
     }
 }
 
-fn build_config(args: RunArgs, matches: &ArgMatches) -> Result<Config, String> {
+fn build_config(args: Box<RunArgs>, matches: &ArgMatches) -> Result<Config, String> {
     let mut builder = PolicyBuilder::new(Variables::from_process());
     if args.profile.is_empty() {
         builder.load_builtin("default").map_err(|e| e.to_string())?;

@@ -46,7 +46,7 @@ impl Caller {
         Ok(Caller { tid, tgid, proc_dir, credentials })
     }
 
-    /// Whether the thread has a controlling terminal, and its device number.
+    /// Returns the device number of the thread's controlling terminal, if it has one.
     pub fn controlling_tty(&self) -> io::Result<Option<u64>> {
         let stat = read_small_file(self.proc_dir.as_fd(), c"stat")?;
         // The command name (field 2) is in parentheses and may contain spaces; fields after
@@ -109,7 +109,7 @@ fn parse_four(value: &str) -> Option<[u32; 4]> {
     Some([ids.next()?.ok()?, ids.next()?.ok()?, ids.next()?.ok()?, ids.next()?.ok()?])
 }
 
-/// Why a string argument could not be copied out of the caller.
+/// The reason a string argument could not be copied out of the caller.
 #[derive(Debug)]
 pub enum CopyError {
     /// The address is not readable: `EFAULT`.
@@ -213,8 +213,8 @@ pub fn adopt<'a>(own: &'a mut Own, caller: &Credentials) -> io::Result<Adopted<'
     if !creds::set_fsgid(caller.fsgid) || !creds::set_fsuid(caller.fsuid) {
         return Err(io::Error::from_raw_os_error(libc::EPERM));
     }
-    // Changing fsuid away from 0 clears the file-system capabilities from the effective set;
-    // set it explicitly to what the caller has, bounded by what the worker may hold.
+    // Changing fsuid away from 0 clears the file-system capabilities from the effective set.
+    // Set it explicitly to what the caller has, bounded by what the worker is permitted.
     let caps = creds::Capabilities {
         effective: caller.effective_caps & adopted.own.caps.permitted,
         ..adopted.own.caps
@@ -236,7 +236,7 @@ impl Drop for Adopted<'_> {
             && creds::set_fsuid(own.fsuid);
         if !restored {
             // A worker that cannot return to its own identity would serve the next caller with
-            // the wrong one; stopping the supervisor kills the sandbox, which fails closed.
+            // the wrong one. Stopping the supervisor kills the sandbox, so this fails closed.
             tracing::error!("worker could not restore its credentials; stopping the sandbox");
             std::process::abort();
         }

@@ -16,7 +16,7 @@ use crate::members::Members;
 use crate::report::Reporter;
 use crate::{filter, signals, tracer, worker};
 
-/// What `cordon run` was asked to do.
+/// The request of one `cordon run`: policy, command and options.
 pub struct Config {
     pub policy: Policy,
     pub command: Vec<OsString>,
@@ -53,7 +53,7 @@ pub enum SetupError {
 }
 
 impl SetupError {
-    /// The exit status that goes with the error (125 for cordon's own failures).
+    /// Returns the exit status for the error (125 for cordon's own failures).
     pub fn exit_code(&self) -> i32 {
         match self {
             SetupError::Exec { code, .. } => *code,
@@ -169,7 +169,7 @@ fn exec_error(error_read: &OwnedFd) -> Option<io::Error> {
     }
 }
 
-/// The child between fork and exec. Only raw system calls on prepared data: no allocation,
+/// Runs the child between fork and exec. Only raw system calls on prepared data: no allocation,
 /// no locks, because the parent's memory is a snapshot.
 fn child(config: &Config, program: &[libc::sock_filter], exec: &Exec, own_session: bool, ready: OwnedFd, go: OwnedFd, error: OwnedFd) -> ! {
     // Rust ignores SIGPIPE in its own processes; the command must start with the default.
@@ -192,7 +192,7 @@ fn child(config: &Config, program: &[libc::sock_filter], exec: &Exec, own_sessio
     if process::write_fd(ready.as_fd(), &listener.to_ne_bytes()).is_err() {
         process::exit_now(125);
     }
-    // Wait until the supervisor holds the listener, traces this process and serves
+    // Wait until the supervisor has the listener, traces this process and serves
     // notifications: read(2) is never trapped, so this cannot deadlock.
     let mut byte = [0u8; 1];
     if !matches!(process::read_fd(go.as_fd(), &mut byte), Ok(1)) {
@@ -256,7 +256,7 @@ fn prepare_exec(config: &Config) -> Result<Exec, SetupError> {
     Ok(Exec { candidates, argv_pointers: pointers(&argv), _argv: argv, envp_pointers: pointers(&envp), _envp: envp })
 }
 
-/// The files execvp would try for `command`, in order.
+/// Lists the files execvp would try for `command`, in order.
 fn search_path(command: &Path, path_var: &[u8]) -> Vec<PathBuf> {
     if command.as_os_str().as_bytes().contains(&b'/') {
         return vec![command.to_path_buf()];
@@ -274,7 +274,7 @@ fn is_terminal(fd: i32) -> bool {
     std::io::IsTerminal::is_terminal(&fd)
 }
 
-/// The terminal on cordon's stdin, stdout or stderr, kept so `/dev/tty` can be reopened.
+/// Finds the terminal on cordon's stdin, stdout or stderr, kept so `/dev/tty` can be reopened.
 fn find_terminal() -> Option<Terminal> {
     (0..=2).find(|&fd| is_terminal(fd)).and_then(|fd| {
         // SAFETY: fds 0-2 stay open for cordon's whole life; the borrow ends in this block.

@@ -1,6 +1,6 @@
 //! The set of live sandbox threads, maintained by the tracer from fork, clone, exec and exit
 //! events. It is the only source of truth for "is this pid part of the sandbox": procfs access
-//! to a pid outside it is refused, whatever the policy says.
+//! to a pid outside it is refused, whatever the policy allows.
 
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -31,7 +31,7 @@ impl Members {
         self.read().is_empty()
     }
 
-    // A poisoned lock only means another thread panicked while holding it; the set itself is
+    // A poisoned lock only means another thread panicked while holding it. The set itself is
     // always consistent (single inserts and removes), and panics abort the process anyway.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashSet<libc::pid_t>> {
         self.tids.read().unwrap_or_else(|poisoned| poisoned.into_inner())

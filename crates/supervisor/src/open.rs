@@ -28,7 +28,7 @@ pub struct OpenRequest {
     pub strict: bool,
 }
 
-/// What the worker sends back.
+/// The worker's response to one call.
 pub enum Reply {
     Fd { fd: OwnedFd, cloexec: bool },
     Errno(i32),
@@ -100,20 +100,19 @@ fn validate(request: &OpenRequest) -> Result<i32, i32> {
     if flags & libc::O_CREAT != 0 && flags & libc::O_DIRECTORY != 0 && flags & libc::O_TMPFILE != libc::O_TMPFILE {
         return Err(libc::EINVAL);
     }
-    if flags & libc::O_TMPFILE & !libc::O_DIRECTORY != 0 {
-        if flags & libc::O_TMPFILE != libc::O_TMPFILE || flags & libc::O_ACCMODE == libc::O_RDONLY {
-            return Err(libc::EINVAL);
-        }
+    let tmpfile_bit = flags & libc::O_TMPFILE & !libc::O_DIRECTORY != 0;
+    if tmpfile_bit && (flags & libc::O_TMPFILE != libc::O_TMPFILE || flags & libc::O_ACCMODE == libc::O_RDONLY) {
+        return Err(libc::EINVAL);
     }
     if request.strict && request.resolve & RESOLVE_CACHED != 0 {
         // A cached-only lookup is allowed to fail; the supervisor never has the caller's
-        // dentries cached, so it always asks the caller to retry without the flag.
+        // dentries cached, so it always makes the caller retry without the flag.
         return Err(libc::EAGAIN);
     }
     Ok(flags)
 }
 
-/// The categories an open needs, excluding `create`, which depends on whether the file exists.
+/// Lists the categories an open needs, excluding `create`, which depends on whether the file exists.
 fn categories(flags: i32) -> Vec<Category> {
     if flags & libc::O_PATH != 0 {
         return vec![Category::Read];
@@ -349,7 +348,7 @@ fn supervisor_flags(flags: i32) -> (i32, bool) {
 
 /// `O_PATH` is emulated by a real open, which FIFOs and devices must not see.
 /// NOTE: a genuine O_PATH fd would also reach files the caller may not read; the emulation
-/// answers those with the read permission error instead.
+/// returns the read permission error for those instead.
 fn refuse_o_path(flags: i32, stat: &libc::stat) -> Option<Reply> {
     (flags & libc::O_PATH != 0 && !is_regular_or_dir(stat)).then_some(Reply::Errno(libc::ENXIO))
 }

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use cordon_policy::Category;
 
-/// What was decided about one access.
+/// The decision reported for one access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Deny,
@@ -186,7 +186,7 @@ pub fn escape(path: &[u8]) -> String {
     out
 }
 
-/// The current time as RFC 3339 UTC with milliseconds.
+/// Formats the current time as RFC 3339 UTC with milliseconds.
 fn timestamp() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let seconds = now.as_secs() as i64;

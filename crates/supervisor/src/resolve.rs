@@ -31,14 +31,14 @@ pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_BENEATH: u64 = 0x08;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 
-/// Where a relative path starts.
+/// The starting directory of a relative path.
 #[derive(Clone, Copy, Debug)]
 pub enum Start {
     Cwd,
     Fd(i32),
 }
 
-/// How the final component is treated.
+/// Resolution options.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Follow a final symlink (no `O_NOFOLLOW`, no `O_CREAT|O_EXCL`).
@@ -47,7 +47,7 @@ pub struct Options {
     pub resolve: u64,
 }
 
-/// Where a path is with respect to procfs, tracked per directory so `..` restores it.
+/// The position of a directory with respect to procfs, tracked per directory so `..` restores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ProcState {
     Outside,
@@ -76,7 +76,7 @@ pub enum Target {
     Object { fd: OwnedFd, path: Vec<u8> },
 }
 
-/// Why a resolution failed.
+/// The reason a resolution failed.
 #[derive(Debug)]
 pub enum Failure {
     /// The errno the syscall fails with.
@@ -210,12 +210,12 @@ impl<'a> Walk<'a> {
         self.stack.last().map(|dir| dir.proc).unwrap_or(ProcState::Outside)
     }
 
-    /// The canonical path of the final component after a successful resolution.
+    /// Returns the canonical path of the final component after a successful resolution.
     pub fn path(&self) -> &[u8] {
         &self.path
     }
 
-    /// The directory the final component lives in.
+    /// Returns the directory that contains the final component.
     pub fn parent(&self) -> BorrowedFd<'_> {
         self.top()
     }
@@ -303,7 +303,7 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    /// The canonical path `name` would have inside the top directory.
+    /// Returns the canonical path `name` would have inside the top directory.
     fn child_path(&self, name: &[u8]) -> Vec<u8> {
         let mut child = self.path.clone();
         if child.last() != Some(&b'/') {
@@ -538,7 +538,7 @@ fn to_cstring(name: &[u8]) -> Result<CString> {
     CString::new(name).map_err(|_| Failure::Errno(libc::EINVAL))
 }
 
-/// The policy name of an object without a reachable path: the kernel's link text for pipes,
+/// Names an object without a reachable path for the policy: the kernel's link text for pipes,
 /// sockets and anonymous inodes, `memfd:NAME` for memfds, and `anon:TEXT` for anything else
 /// (deleted files, objects outside the caller's root). None of them starts with `/`.
 fn reserved_name(text: &[u8]) -> Vec<u8> {

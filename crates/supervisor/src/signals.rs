@@ -25,7 +25,7 @@ pub fn forward(context: Arc<Context>, main: libc::pid_t, own_session: bool) {
             }
         };
         // A terminal delivers its signals to the whole foreground group, which includes the
-        // sandbox unless it has its own session; forwarding those again would double them.
+        // sandbox unless it has its own session. Forwarding those again would double them.
         let from_terminal = received.code == SI_KERNEL && !own_session;
         if !from_terminal {
             let target = if own_session { -main } else { main };

@@ -109,7 +109,7 @@ pub fn unshare_fs() -> io::Result<()> {
     Ok(())
 }
 
-/// The calling thread's real and effective ids as (ruid, euid, rgid, egid).
+/// Returns the calling thread's real and effective ids as (ruid, euid, rgid, egid).
 pub fn ids() -> (u32, u32, u32, u32) {
     // SAFETY: these getters take no arguments and cannot fail.
     unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) }

@@ -54,7 +54,7 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     Ok(buffer)
 }
 
-/// The file-system magic number of the file system holding `fd`.
+/// Returns the magic number of the file system that contains `fd`.
 pub fn fs_type(fd: BorrowedFd<'_>) -> io::Result<i64> {
     // SAFETY: statfs is plain data, overwritten by the kernel.
     let mut stat: libc::statfs = unsafe { std::mem::zeroed() };

@@ -35,7 +35,7 @@ pub fn id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {
     unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 }
 }
 
-/// Answers a notification with a return value (`error == 0`) or a negative errno.
+/// Completes a notification with a return value (`error == 0`) or a negative errno.
 pub fn respond(listener: BorrowedFd<'_>, id: u64, value: i64, errno: i32) -> io::Result<()> {
     let response = libc::seccomp_notif_resp { id, val: value, error: -errno, flags: 0 };
     // SAFETY: the kernel reads one seccomp_notif_resp from the pointer we own.

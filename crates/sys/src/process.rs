@@ -10,7 +10,7 @@ use crate::{check, check_int};
 /// `PIDFD_THREAD`: the pidfd refers to one thread, not its thread group (Linux 6.9).
 pub const PIDFD_THREAD: u32 = libc::O_EXCL as u32;
 
-/// Where a `fork` returned.
+/// The side of a `fork` the caller is on.
 pub enum Forked {
     Child,
     Parent { pid: libc::pid_t },
@@ -145,7 +145,7 @@ pub fn write_fd(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Closes a raw fd the caller owns but holds as a number (the child's listener copy).
+/// Closes a raw fd number that the caller owns (the child's listener copy).
 pub fn close_raw(fd: RawFd) -> io::Result<()> {
     // SAFETY: the caller owns `fd` and never uses the number again.
     check_int(unsafe { libc::close(fd) })?;
