@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 EXIT_WORKLOAD_FAILED = 1
 EXIT_SETUP_FAILED = 2
 
-# The system calls cordon's supervisor emulates; every other call runs without a trap.
+# The open-family calls, which cordon's supervisor traps and performs itself. Fork, clone and
+# exec stop the process too, for the tracer, but strace does not count those here.
 TRAPPED_SYSCALLS = ("open", "openat", "openat2", "creat")
 
 PYTHON_STARTUPS = 20
@@ -50,6 +51,8 @@ class Workload:
     native_times: list = field(default_factory=list)
     cordon_times: list = field(default_factory=list)
     trapped_calls: int | None = None
+    # The baseline measures the sandbox's fixed cost, which the other rows also contain.
+    is_baseline: bool = False
 
 
 def parse_args():
@@ -67,8 +70,8 @@ def parse_args():
     parser.add_argument(
         "--python",
         default=sys.executable,
-        help="Python interpreter for the start-up workload; give the real binary, not a "
-        "pyenv shim, which adds a bash and a pyenv process per start-up "
+        help="Python interpreter for the start-up workload. Give the real binary, not a "
+        "pyenv shim, because a shim adds a bash and a pyenv process to each start-up "
         "(default: the interpreter running this script, %(default)s)",
     )
     parser.add_argument(
@@ -88,7 +91,10 @@ def find_cordon():
     if not cordon:
         cordon = build_cordon()
     if not os.access(cordon, os.X_OK):
-        raise SetupError(f"cordon binary {cordon} not found or not executable; set CORDON")
+        raise SetupError(
+            f"cordon binary {cordon} not found or not executable. "
+            "Set CORDON to the path of a cordon binary."
+        )
     return cordon
 
 
@@ -99,7 +105,7 @@ def build_cordon():
         # Cargo's own output goes to stderr, and stdout stays free for the report.
         result = subprocess.run(command, cwd=REPOSITORY, stdout=sys.stderr)
     except FileNotFoundError:
-        raise SetupError("cargo not found; install Rust or set CORDON to a cordon binary")
+        raise SetupError("cargo not found. Install Rust, or set CORDON to a cordon binary.")
     if result.returncode != 0:
         raise SetupError(f"cargo build failed with exit status {result.returncode}")
     target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPOSITORY, "target"))
@@ -123,13 +129,13 @@ def make_workloads(python):
         ),
         # The sandbox's fixed cost (start-up, filter, tracer) without work of its own, so the
         # rows above can be read as fixed cost plus a cost per trapped call.
-        Workload("baseline: `true`", ["true"]),
+        Workload("baseline: `true`", ["true"], is_baseline=True),
     ]
 
 
 def sandbox_argv(cordon, work_dir, argv):
     """Wrap argv in `cordon run` with read, hide, write and create rules that every
-    trapped open is checked against. The rules do not match any path the workloads use."""
+    trapped open is checked against. No rule denies an access that the workloads make."""
     return [
         cordon,
         "run",
@@ -157,15 +163,15 @@ def run_once(argv, work_dir, capture_stdout=False):
     stderr = result.stderr.decode(errors="replace")
     if result.returncode != 0:
         raise WorkloadError(
-            f"command {argv!r} failed with exit status {result.returncode}; its stderr:\n"
+            f"command {argv!r} failed with exit status {result.returncode}. Its stderr:\n"
             f"{stderr[-2000:]}"
         )
     return elapsed, result.stdout, stderr
 
 
 def warm_up(workload, cordon, work_dir):
-    """Run the workload once per side, untimed, and warn when the sandbox changed what it
-    did: different output, or messages on stderr such as cordon's denial lines."""
+    """Run the workload once per side, untimed. Warn when the outputs differ or cordon
+    printed messages such as denial lines, because then the two sides did different work."""
     sandboxed = sandbox_argv(cordon, work_dir, workload.argv)
     _, native_output, native_stderr = run_once(workload.argv, work_dir, capture_stdout=True)
     _, cordon_output, cordon_stderr = run_once(sandboxed, work_dir, capture_stdout=True)
@@ -222,8 +228,8 @@ def count_trapped_calls(argv, work_dir):
 def parse_strace_summary(text):
     """Sum the `calls` column of the rows for TRAPPED_SYSCALLS in a `strace -c` table.
 
-    A row is `% time, seconds, usecs/call, calls, [errors], syscall`: the errors column is
-    blank when there were none, so calls is always the fourth field."""
+    A row is `% time, seconds, usecs/call, calls, [errors], syscall`. Calls is always the
+    fourth field, because strace leaves the errors column blank when there were none."""
     total = 0
     for line in text.splitlines():
         fields = line.split()
@@ -246,7 +252,7 @@ def describe_machine():
 
 
 def nproc():
-    """Return the CPUs this process may run on, as `nproc` prints them."""
+    """Return the number of CPUs this process may run on, which `nproc` prints."""
     return len(os.sched_getaffinity(0))
 
 
@@ -258,10 +264,15 @@ def describe_commit():
     head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     if head.returncode != 0:
         return "unknown (git rev-parse failed)"
+    # Only changes to the sources of the binary are reported, because an edit to bench/
+    # changes no timing.
+    sources = ["crates", "Cargo.toml", "Cargo.lock"]
     status = subprocess.run(
-        git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        git + ["status", "--porcelain", "--untracked-files=no", "--", *sources],
+        capture_output=True,
+        text=True,
     )
-    dirty = " with uncommitted changes" if status.stdout.strip() else ""
+    dirty = " with uncommitted changes to crates/ or Cargo files" if status.stdout.strip() else ""
     return head.stdout.strip() + dirty
 
 
@@ -295,35 +306,43 @@ def format_time_table(workloads):
     return lines
 
 
-def format_count_table(workloads):
-    """Format the trapped-call counts and the median time cordon adds per trapped call.
+def added_time(workload):
+    """Return the median seconds that cordon adds to the workload."""
+    return statistics.median(workload.cordon_times) - statistics.median(workload.native_times)
 
-    The added time also contains the sandbox's fixed cost (the baseline row) and ptrace
-    stops at fork and exec, so time per call is an upper bound, not the cost of one trap."""
+
+def format_count_table(workloads):
+    """Format the trapped-call counts and the time cordon adds per trapped call.
+
+    Time per call is the added median time minus the baseline's added time, divided by the
+    calls. It still contains the ptrace stops at fork, clone and exec, so it is an upper
+    bound on the cost of one trapped open, not a measurement of it."""
+    baseline = sum(added_time(workload) for workload in workloads if workload.is_baseline)
     lines = [
-        "| workload | open-family calls (native, strace) "
-        "| added median time (ms) | added time per call (µs) |",
+        "| workload | open-family calls (native, strace) | added median time (ms) "
+        "| added time per call, minus baseline (µs) |",
         "| --- | ---: | ---: | ---: |",
     ]
     for workload in workloads:
-        added = statistics.median(workload.cordon_times) - statistics.median(
-            workload.native_times
-        )
-        if workload.trapped_calls:
-            per_call = f"{added / workload.trapped_calls * 1e6:.1f}"
-            calls = str(workload.trapped_calls)
+        added = added_time(workload)
+        calls = "–" if workload.trapped_calls is None else str(workload.trapped_calls)
+        if workload.trapped_calls and not workload.is_baseline:
+            per_call = f"{(added - baseline) / workload.trapped_calls * 1e6:.1f}"
         else:
             per_call = "–"
-            calls = "–" if workload.trapped_calls is None else "0"
-        lines.append(f"| {table_cell(workload.name)} | {calls} | {added * 1000:.1f} | {per_call} |")
+        lines.append(
+            f"| {table_cell(workload.name)} | {calls} | {added * 1000:.1f} | {per_call} |"
+        )
     return lines
 
 
-def print_report(workloads, cordon, python, runs, counted):
+def print_report(workloads, commit, cordon, python, runs, counted, loads):
     print("## Machine")
     print()
     print("\n".join(describe_machine()))
-    print(f"- cordon commit: {describe_commit()}")
+    # Other programs on the machine widen the min–max ranges, so the report shows them.
+    print(f"- load average (1 minute) before and after the runs: {loads[0]:.2f}, {loads[1]:.2f}")
+    print(f"- cordon commit: {commit}")
     print(f"- cordon binary: {cordon}")
     print(f"- Python for the start-up workload: {python}")
     print()
@@ -345,34 +364,43 @@ def progress(message):
     print(f"run.py: {message}", file=sys.stderr, flush=True)
 
 
-def benchmark(args, cordon, work_dir):
+def benchmark(args, commit, cordon, work_dir):
     workloads = make_workloads(args.python)
+    load_before = os.getloadavg()[0]
 
     counted = not args.no_count and shutil.which("strace") is not None
     if not args.no_count and not counted:
-        warn("strace not found, so the trapped calls are not counted; install strace")
+        warn("strace not found, so the trapped calls are not counted. Install strace to count them.")
     for workload in workloads:
         if counted:
             workload.trapped_calls = count_trapped_calls(workload.argv, work_dir)
         warm_up(workload, cordon, work_dir)
         measure(workload, cordon, work_dir, args.runs)
 
-    print_report(workloads, cordon, args.python, args.runs, counted)
+    loads = (load_before, os.getloadavg()[0])
+    print_report(workloads, commit, cordon, args.python, args.runs, counted, loads)
 
 
 def main():
     args = parse_args()
     try:
-        cordon = find_cordon()
+        # Checked before the build, so that a wrong option fails at once.
         if not os.access(args.python, os.X_OK):
-            raise SetupError(f"Python interpreter {args.python} not found or not executable")
+            raise SetupError(
+                f"Python interpreter {args.python} not found or not executable. "
+                "Pass --python with the path of a Python 3 binary."
+            )
+
+        # Read before the build and the runs, which take minutes in which HEAD can move.
+        commit = describe_commit()
+        cordon = find_cordon()
 
         # The hide rule needs an existing directory, and the write and create rules a tree
         # that the workloads do not touch.
         work_dir = tempfile.mkdtemp(prefix="cordon-bench.")
         try:
             os.mkdir(os.path.join(work_dir, "hidden"))
-            benchmark(args, cordon, work_dir)
+            benchmark(args, commit, cordon, work_dir)
         finally:
             shutil.rmtree(work_dir)
     except SetupError as error:

@@ -24,7 +24,7 @@ fn running_as_root(test: &str) -> bool {
     true
 }
 
-/// `setpriv` arguments that switch to the test user with its groups.
+/// Returns `setpriv` arguments that switch to the test user with its groups.
 fn as_test_user() -> Vec<String> {
     strings![
         "setpriv",
@@ -35,10 +35,11 @@ fn as_test_user() -> Vec<String> {
     ]
 }
 
-/// `setpriv` arguments that keep uid 0 but remove `caps` (comma-separated names) from the
-/// inheritable and bounding sets. For uid 0 the kernel computes the permitted and effective
-/// sets after exec as inheritable | bounding, so the program that setpriv executes runs
-/// without those capabilities; the script checks this in /proc/self/status.
+/// Returns `setpriv` arguments that keep uid 0 but remove `caps` (names such as
+/// `dac_override`) from the inheritable and bounding sets. For uid 0 the kernel computes
+/// the permitted and effective sets after exec as inheritable | bounding, so the program
+/// that setpriv executes runs without those capabilities. The scripts confirm this by
+/// printing CapEff from /proc/self/status.
 fn without_caps(caps: &[&str]) -> Vec<String> {
     let removed: Vec<String> = caps.iter().map(|cap| format!("-{cap}")).collect();
     let removed = removed.join(",");

@@ -30,7 +30,7 @@ def attempt(label, function):
 #[macro_export]
 macro_rules! strings {
     ($($item:expr),* $(,)?) => {
-        vec![$(::std::string::ToString::to_string(&$item)),*]
+        ::std::vec::Vec::<String>::from([$(::std::string::ToString::to_string(&$item)),*])
     };
 }
 

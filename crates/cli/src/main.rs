@@ -88,6 +88,13 @@ struct RunArgs {
     /// Start COMMAND with an empty environment.
     #[arg(long)]
     clean_env: bool,
+    /// Run even when the kernel cannot enforce Landlock (file-system bound and scoping),
+    /// relying on the supervisor's checks alone.
+    #[arg(long)]
+    best_effort: bool,
+    /// Print what is enforced at start-up (the Landlock ABI and trees).
+    #[arg(long, short)]
+    verbose: bool,
     /// The command to run and its arguments.
     #[arg(required = true, last = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -107,12 +114,6 @@ const RULE_OPTIONS: &[(&str, &str, Action, Category)] = &[
 ];
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
     let matches = match Cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(error) => {
@@ -127,6 +128,8 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CORDON);
         }
     };
+    let verbose = matches!(&cli.command, Command::Run(args) if args.verbose);
+    init_logging(verbose);
     match cli.command {
         Command::Check { files } => check(&files),
         Command::Run(args) => {
@@ -134,6 +137,18 @@ fn main() -> ExitCode {
             run(args, run_matches)
         }
     }
+}
+
+/// Sends cordon's own diagnostics to stderr: warnings by default, start-up facts with
+/// `--verbose`, anything `CORDON_LOG` selects (e.g. `CORDON_LOG=debug`).
+fn init_logging(verbose: bool) {
+    let default_level = if verbose { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CORDON_LOG").unwrap_or_else(|_| default_level.into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
 }
 
 fn check(files: &[PathBuf]) -> ExitCode {
@@ -216,6 +231,7 @@ fn build_config(args: Box<RunArgs>, matches: &ArgMatches) -> Result<Config, Stri
         new_session: args.new_session,
         keep_fds,
         clean_env: args.clean_env,
+        best_effort: args.best_effort,
     })
 }
 

@@ -137,6 +137,18 @@ struct Split<'a> {
     literal: bool,
 }
 
+/// Returns the directory (or, for a pattern without glob constructs, the file) below which
+/// every path a glob matches lies, unescaped. Reserved forms have none.
+pub(crate) fn literal_root(glob: &str) -> Option<String> {
+    if !glob.starts_with('/') {
+        return None;
+    }
+    let split = split_literal_prefix(glob);
+    let root = if split.literal { glob } else { split.directory };
+    let root = unescape(root);
+    Some(if root.is_empty() { "/".to_owned() } else { root })
+}
+
 fn split_literal_prefix(expanded: &str) -> Split<'_> {
     let mut last_slash = 0;
     let mut escaped = false;

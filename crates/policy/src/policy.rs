@@ -31,6 +31,8 @@ pub struct Policy {
 #[derive(Debug)]
 struct CategoryRules {
     default: Action,
+    /// Literal roots of the allow and audit rules' globs, for the Landlock bound.
+    allowed_roots: Vec<String>,
     /// Action and origin index of each rule, in rule order.
     rules: Vec<(Action, usize)>,
     matcher: Matcher,
@@ -98,7 +100,14 @@ impl Policy {
         for category in Category::ALL {
             let category_rules = &rules[category.index()];
             let matcher = Matcher::new(category_rules.iter().map(|(_, c)| c), category.name())?;
+            let allowed_roots = category_rules
+                .iter()
+                .filter(|(action, _)| matches!(action, Action::Allow | Action::Audit))
+                .flat_map(|(_, compiled)| compiled.globs.iter())
+                .filter_map(|glob| crate::pattern::literal_root(glob.glob()))
+                .collect();
             categories.push(CategoryRules {
+                allowed_roots,
                 default: defaults[category.index()],
                 rules: category_rules
                     .iter()
@@ -153,6 +162,17 @@ impl Policy {
     /// Returns whether `category` has any rule besides its default.
     pub fn has_rules(&self, category: Category) -> bool {
         !self.categories[category.index()].rules.is_empty()
+    }
+
+    /// Returns the directories (or files) outside which no access of `category` can be
+    /// allowed: `/` when the default allows, else the literal roots of the allow and audit
+    /// rules. Deny rules inside them cannot be expressed as roots, so this is an upper bound.
+    pub fn allowed_roots(&self, category: Category) -> Vec<String> {
+        let rules = &self.categories[category.index()];
+        if matches!(rules.default, Action::Allow | Action::Audit) {
+            return vec!["/".to_owned()];
+        }
+        rules.allowed_roots.clone()
     }
 
     /// Returns the action for accesses of `category` that no rule matches.

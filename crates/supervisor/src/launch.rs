@@ -14,7 +14,7 @@ use cordon_sys::{bpf, fs, notify, process, ptrace};
 use crate::context::{Context, Terminal};
 use crate::members::Members;
 use crate::report::Reporter;
-use crate::{filter, signals, tracer, worker};
+use crate::{filter, landlock, signals, tracer, worker};
 
 /// The request of one `cordon run`: policy, command and options.
 pub struct Config {
@@ -25,6 +25,8 @@ pub struct Config {
     pub new_session: bool,
     pub keep_fds: Vec<i32>,
     pub clean_env: bool,
+    /// Run without Landlock when the kernel cannot enforce it, instead of refusing to start.
+    pub best_effort: bool,
 }
 
 /// Exit status for "command not found".
@@ -48,6 +50,8 @@ pub enum SetupError {
     Seccomp(io::Error),
     #[error("cannot attach to the sandbox with ptrace: {0}; ptrace may be forbidden here (a container's seccomp profile or Yama ptrace_scope=3)")]
     Ptrace(io::Error),
+    #[error("{0}")]
+    Landlock(#[from] crate::landlock::LandlockError),
     #[error("cannot run {command}: {source}")]
     Exec { command: String, source: io::Error, code: i32 },
 }
@@ -80,6 +84,14 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     // Orphans of the sandbox are reparented to cordon, so they stay visible to the tracer.
     process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map_err(step("PR_SET_CHILD_SUBREAPER"))?;
     let program = filter::build_filter().map_err(|error| SetupError::Filter(error.to_string()))?;
+    // Both rulesets are built before the supervisor restricts itself, and the supervisor is
+    // restricted before the child exists, so the sandbox's domain nests inside it.
+    let rulesets = landlock::build(&config.policy, config.best_effort)?;
+    tracing::info!("{}", rulesets.enforcement);
+    if let Some(supervisor) = rulesets.supervisor {
+        landlock::restrict_supervisor(supervisor)?;
+    }
+    let sandbox_ruleset = rulesets.sandbox;
     let exec = prepare_exec(&config)?;
     let terminal = find_terminal();
     let own_session = config.new_session || !is_terminal(0);
@@ -93,7 +105,7 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     let main = match forked {
         process::Forked::Child => {
             drop((ready_read, go_write, error_read));
-            child(&config, &program, &exec, own_session, ready_write, go_read, error_write)
+            child(&config, &program, &exec, sandbox_ruleset, own_session, [ready_write, go_read, error_write])
         }
         process::Forked::Parent { pid } => pid,
     };
@@ -171,7 +183,14 @@ fn exec_error(error_read: &OwnedFd) -> Option<io::Error> {
 
 /// Runs the child between fork and exec. Only raw system calls on prepared data: no allocation,
 /// no locks, because the parent's memory is a snapshot.
-fn child(config: &Config, program: &[libc::sock_filter], exec: &Exec, own_session: bool, ready: OwnedFd, go: OwnedFd, error: OwnedFd) -> ! {
+fn child(
+    config: &Config,
+    program: &[libc::sock_filter],
+    exec: &Exec,
+    ruleset: Option<::landlock::RulesetCreated>,
+    own_session: bool,
+    [ready, go, error]: [OwnedFd; 3],
+) -> ! {
     // Rust ignores SIGPIPE in its own processes; the command must start with the default.
     process::reset_signal_defaults(&[libc::SIGPIPE]);
     if own_session {
@@ -181,6 +200,14 @@ fn child(config: &Config, program: &[libc::sock_filter], exec: &Exec, own_sessio
     let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     if close_inherited_fds(&config.keep_fds).is_err() {
         process::exit_now(125);
+    }
+    // Landlock before seccomp: the filter would otherwise have to allow the Landlock calls.
+    // restrict_self also sets PR_SET_NO_NEW_PRIVS, which the filter needs anyway.
+    if let Some(ruleset) = ruleset {
+        if ruleset.restrict_self().is_err() {
+            let _ = process::write_fd(ready.as_fd(), &(-libc::EPERM).to_ne_bytes());
+            process::exit_now(125);
+        }
     }
     let listener = match install_filter(program) {
         Ok(listener) => listener,

@@ -3,6 +3,7 @@
 pub mod caller;
 pub mod context;
 pub mod filter;
+pub mod landlock;
 pub mod launch;
 pub mod members;
 pub mod open;

@@ -19,13 +19,37 @@ const OPEN_HOW_MAX: u64 = 4096;
 /// Blocking opens running at once; beyond this a worker performs them itself.
 const MAX_BLOCKING: usize = 256;
 
+/// How a notified syscall is served.
+#[derive(Clone, Copy)]
+enum Handler {
+    /// The open family: copy the arguments in, then emulate.
+    Open(Decoder),
+    /// A call that acts on the process or thread named by the low 32 bits of argument
+    /// `index`: allowed on the caller itself, refused for every other pid.
+    OwnPid { index: usize },
+}
+
 /// The handlers, by syscall number. Every number the filter answers with USER_NOTIF must be
-/// here; a notification for any other number is refused with `ENOSYS`.
-const HANDLERS: &[(i64, &str, Decoder)] = &[
-    (libc::SYS_open, "open", decode_open),
-    (libc::SYS_creat, "creat", decode_creat),
-    (libc::SYS_openat, "openat", decode_openat),
-    (libc::SYS_openat2, "openat2", decode_openat2),
+/// here (a unit test checks it); a notification for any other number gets `ENOSYS`.
+const HANDLERS: &[(i64, &str, Handler)] = &[
+    (libc::SYS_open, "open", Handler::Open(decode_open)),
+    (libc::SYS_creat, "creat", Handler::Open(decode_creat)),
+    (libc::SYS_openat, "openat", Handler::Open(decode_openat)),
+    (libc::SYS_openat2, "openat2", Handler::Open(decode_openat2)),
+    (libc::SYS_prlimit64, "prlimit64", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_setaffinity, "sched_setaffinity", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_getaffinity, "sched_getaffinity", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_setscheduler, "sched_setscheduler", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_getscheduler, "sched_getscheduler", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_setparam, "sched_setparam", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_getparam, "sched_getparam", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_setattr, "sched_setattr", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_getattr, "sched_getattr", Handler::OwnPid { index: 0 }),
+    (libc::SYS_sched_rr_get_interval, "sched_rr_get_interval", Handler::OwnPid { index: 0 }),
+    (libc::SYS_setpriority, "setpriority", Handler::OwnPid { index: 1 }),
+    (libc::SYS_getpriority, "getpriority", Handler::OwnPid { index: 1 }),
+    (libc::SYS_ioprio_set, "ioprio_set", Handler::OwnPid { index: 1 }),
+    (libc::SYS_ioprio_get, "ioprio_get", Handler::OwnPid { index: 1 }),
 ];
 
 type Decoder = fn(&'static str, &Caller, &[u64; 6]) -> Result<OpenRequest, i32>;
@@ -60,12 +84,56 @@ pub fn run(context: Arc<Context>, listener: Arc<OwnedFd>) {
 
 fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicUsize>, own: &mut Own, notification: &notify::Notification) {
     let id = notification.id;
-    let tid = notification.pid as libc::pid_t;
     let nr = i64::from(notification.data.nr);
-    let Some(&(_, name, decode)) = HANDLERS.iter().find(|(number, _, _)| *number == nr) else {
+    let Some(&(_, name, handler)) = HANDLERS.iter().find(|(number, _, _)| *number == nr) else {
+        tracing::warn!(nr, "notification for a syscall without a handler");
         answer(listener.as_fd(), id, Reply::Errno(libc::ENOSYS));
         return;
     };
+    match handler {
+        Handler::Open(decode) => serve_open(context, listener, blocking, own, notification, name, decode),
+        Handler::OwnPid { index } => serve_own_pid(listener, notification, name, index),
+    }
+}
+
+/// Allows a pid-taking call only on the caller's own thread or process. The pid is a
+/// register argument that no other thread can change, and the caller cannot exit and have
+/// its pid reused while it waits here, so continuing the call is race-free.
+fn serve_own_pid(listener: &Arc<OwnedFd>, notification: &notify::Notification, name: &'static str, index: usize) {
+    let id = notification.id;
+    let tid = notification.pid as libc::pid_t;
+    let target = notification.data.args[index] as u32 as libc::pid_t;
+    let caller = Caller::open(tid);
+    if !notify::id_valid(listener.as_fd(), id) {
+        return;
+    }
+    let allowed = match &caller {
+        Ok(caller) => target == 0 || target == caller.tid || target == caller.tgid,
+        Err(_) => false,
+    };
+    if !allowed {
+        tracing::debug!(tid, syscall = name, target, "call on another process refused");
+        answer(listener.as_fd(), id, Reply::Errno(libc::EPERM));
+        return;
+    }
+    if let Err(error) = notify::continue_call(listener.as_fd(), id) {
+        if error.raw_os_error() != Some(libc::ENOENT) {
+            tracing::warn!(%error, id, "could not continue a notification");
+        }
+    }
+}
+
+fn serve_open(
+    context: &Arc<Context>,
+    listener: &Arc<OwnedFd>,
+    blocking: &Arc<AtomicUsize>,
+    own: &mut Own,
+    notification: &notify::Notification,
+    name: &'static str,
+    decode: Decoder,
+) {
+    let id = notification.id;
+    let tid = notification.pid as libc::pid_t;
     // Pin the thread and copy its arguments, then prove with ID_VALID that the thread was the
     // one that made the call while we read (its pid cannot be reused while it waits).
     let prepared = Caller::open(tid).map_err(|_| libc::EACCES).and_then(|caller| {
@@ -242,5 +310,17 @@ fn start_of(dirfd: u64) -> Start {
         Start::Cwd
     } else {
         Start::Fd(dirfd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notified_syscall_has_a_handler() {
+        for &nr in crate::filter::NOTIFIED {
+            assert!(HANDLERS.iter().any(|(number, _, _)| *number == nr), "syscall {nr} is notified but has no handler");
+        }
     }
 }

@@ -86,3 +86,14 @@ pub unsafe fn borrow_raw<'a>(fd: RawFd) -> BorrowedFd<'a> {
     // SAFETY: forwarded to the caller's contract.
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
+
+/// Returns the Landlock ABI version of the running kernel (`EOPNOTSUPP` or `ENOSYS` when
+/// Landlock is disabled or absent).
+pub fn landlock_abi() -> io::Result<i32> {
+    const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
+    // SAFETY: with the VERSION flag, the kernel reads no attribute struct (NULL, size 0).
+    let abi = check(unsafe {
+        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
+    })?;
+    Ok(abi as i32)
+}

@@ -56,3 +56,12 @@ pub fn add_fd_and_respond(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>,
     // SAFETY: the kernel reads one seccomp_notif_addfd; srcfd is a borrowed open fd.
     check_int(unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &add) })
 }
+
+/// Lets the kernel run the call as the caller made it (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`).
+/// Only for calls whose checked arguments are registers, which no other thread can change.
+pub fn continue_call(listener: BorrowedFd<'_>, id: u64) -> io::Result<()> {
+    let response = libc::seccomp_notif_resp { id, val: 0, error: 0, flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32 };
+    // SAFETY: the kernel reads one seccomp_notif_resp from the pointer we own.
+    check_int(unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &response) })?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Landlock: the kernel-enforced outer bound computed from the policy.
+//!
+//! Landlock checks the task that performs an access, and the supervisor performs the
+//! sandbox's opens itself. So the whole supervisor is restricted first, with the union of
+//! every access the policy may allow, and the sandbox adds a nested layer with the same
+//! file-system rules plus signal and abstract-unix-socket scoping. Because the supervisor's
+//! domain is an ancestor of the sandbox's, the supervisor keeps ptrace-mode access to the
+//! sandbox while the sandbox cannot reach the supervisor or any process outside its domain.
+//!
+//! Landlock can only allow trees, so deny rules inside an allowed tree stay the supervisor's
+//! job; the bound is what remains if the supervisor's own checks were wrong.
+
+use std::path::{Path, PathBuf};
+
+use cordon_policy::{Category, Policy};
+use landlock::{
+    Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreated,
+    RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+};
+
+/// The first Landlock ABI with signal and abstract-unix-socket scoping (Linux 6.12).
+const SCOPING_ABI: i32 = 6;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LandlockError {
+    #[error("Landlock is not available on this kernel ({0}); cordon needs it as the kernel-enforced bound of the policy. Enable it (lsm=landlock,... on the kernel command line) or pass --best-effort to run without it")]
+    Unavailable(std::io::Error),
+    #[error("this kernel's Landlock ABI is {0}, which lacks signal and abstract-socket scoping (ABI 6, Linux 6.12); pass --best-effort to run with file-system rules only")]
+    TooOld(i32),
+    #[error("building the Landlock ruleset failed: {0}")]
+    Ruleset(#[from] landlock::RulesetError),
+    #[error("restricting the supervisor with Landlock failed: {0}")]
+    Restrict(String),
+}
+
+/// What was enforced, for the start-up report.
+#[derive(Debug, Clone)]
+pub struct Enforcement {
+    pub abi: i32,
+    pub scoped: bool,
+    pub read_roots: Vec<PathBuf>,
+    pub modify_roots: Vec<PathBuf>,
+}
+
+impl std::fmt::Display for Enforcement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.abi <= 0 {
+            return write!(f, "Landlock not enforced (best effort)");
+        }
+        let list = |roots: &[PathBuf]| roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
+        write!(
+            f,
+            "Landlock ABI {}: read and execute below [{}]; write, create, remove and rename below [{}]; signal and abstract-socket scoping {}",
+            self.abi,
+            list(&self.read_roots),
+            list(&self.modify_roots),
+            if self.scoped { "on" } else { "off" }
+        )
+    }
+}
+
+/// The two rulesets of one sandbox: the supervisor's bound and the sandbox's nested layer.
+pub struct Rulesets {
+    pub supervisor: Option<RulesetCreated>,
+    pub sandbox: Option<RulesetCreated>,
+    pub enforcement: Enforcement,
+}
+
+/// Builds both rulesets from the policy. `extra_read` lists what the supervisor itself must
+/// read besides the policy's trees (`/proc`).
+pub fn build(policy: &Policy, best_effort: bool) -> Result<Rulesets, LandlockError> {
+    let abi = match cordon_sys::fs::landlock_abi() {
+        Ok(abi) => abi,
+        Err(error) if best_effort => {
+            tracing::warn!(%error, "Landlock unavailable; continuing without it (--best-effort)");
+            return Ok(Rulesets { supervisor: None, sandbox: None, enforcement: not_enforced() });
+        }
+        Err(error) => return Err(LandlockError::Unavailable(error)),
+    };
+    let scoped = abi >= SCOPING_ABI;
+    if !scoped && !best_effort {
+        return Err(LandlockError::TooOld(abi));
+    }
+    let read_roots = existing_roots(&roots(policy, &[Category::Read]));
+    let modify_roots = existing_roots(&roots(policy, &[Category::Write, Category::Create, Category::Delete, Category::Rename]));
+    let enforcement = Enforcement { abi, scoped, read_roots, modify_roots };
+    let mut supervisor_read = enforcement.read_roots.clone();
+    supervisor_read.push(PathBuf::from("/proc"));
+    let supervisor = ruleset(abi, &supervisor_read, &enforcement.modify_roots, false)?;
+    let sandbox = ruleset(abi, &enforcement.read_roots, &enforcement.modify_roots, scoped)?;
+    Ok(Rulesets { supervisor: Some(supervisor), sandbox: Some(sandbox), enforcement })
+}
+
+/// Restricts the calling process (still single-threaded) with the supervisor's bound.
+pub fn restrict_supervisor(ruleset: RulesetCreated) -> Result<(), LandlockError> {
+    let status = ruleset.restrict_self()?;
+    if status.ruleset == RulesetStatus::NotEnforced {
+        return Err(LandlockError::Restrict("the kernel did not enforce the ruleset".into()));
+    }
+    Ok(())
+}
+
+fn not_enforced() -> Enforcement {
+    Enforcement { abi: 0, scoped: false, read_roots: Vec::new(), modify_roots: Vec::new() }
+}
+
+fn abi_of(version: i32) -> ABI {
+    match version {
+        1 => ABI::V1,
+        2 => ABI::V2,
+        3 => ABI::V3,
+        4 => ABI::V4,
+        5 => ABI::V5,
+        6 => ABI::V6,
+        _ => ABI::V7,
+    }
+}
+
+fn read_rights(abi: ABI) -> BitFlags<AccessFs> {
+    AccessFs::from_read(abi)
+}
+
+/// Every right that changes the file system: writing and truncating files, device ioctls,
+/// creating, removing and renaming entries.
+fn modify_rights(abi: ABI) -> BitFlags<AccessFs> {
+    AccessFs::from_all(abi) & !AccessFs::from_read(abi)
+}
+
+fn ruleset(version: i32, read: &[PathBuf], modify: &[PathBuf], scoped: bool) -> Result<RulesetCreated, LandlockError> {
+    let abi = abi_of(version);
+    let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::HardRequirement).handle_access(AccessFs::from_all(abi))?;
+    if scoped {
+        ruleset = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?;
+    }
+    let mut created = ruleset.create()?;
+    for (roots, rights) in [(read, read_rights(abi)), (modify, modify_rights(abi))] {
+        for root in roots {
+            let Ok(fd) = PathFd::new(root) else { continue };
+            let rights = if root.is_dir() { rights } else { rights & file_rights(abi) };
+            created = created.add_rule(PathBeneath::new(fd, rights))?;
+        }
+    }
+    Ok(created)
+}
+
+/// Rights that apply to a file itself (the others only make sense on directories).
+fn file_rights(abi: ABI) -> BitFlags<AccessFs> {
+    let all = AccessFs::from_all(abi);
+    all & (AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Execute | AccessFs::Truncate | AccessFs::IoctlDev)
+}
+
+/// The allowed roots of several categories, merged.
+fn roots(policy: &Policy, categories: &[Category]) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = categories.iter().flat_map(|&c| policy.allowed_roots(c)).map(PathBuf::from).collect();
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+/// Replaces each root that does not exist yet with its nearest existing ancestor, so a tree
+/// the sandbox may create later is still inside the bound.
+fn existing_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut existing: Vec<PathBuf> = roots.iter().map(|root| nearest_existing(root)).collect();
+    existing.sort();
+    existing.dedup();
+    existing
+}
+
+fn nearest_existing(path: &Path) -> PathBuf {
+    let mut candidate = path.to_path_buf();
+    while std::fs::symlink_metadata(&candidate).is_err() {
+        if !candidate.pop() {
+            return PathBuf::from("/");
+        }
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_existing_walks_up() {
+        assert_eq!(nearest_existing(Path::new("/tmp/cordon-surely-missing/a/b")), PathBuf::from("/tmp"));
+        assert_eq!(nearest_existing(Path::new("/")), PathBuf::from("/"));
+    }
+
+    #[test]
+    fn modify_rights_exclude_reads() {
+        let rights = modify_rights(ABI::V6);
+        assert!(!rights.contains(AccessFs::ReadFile));
+        assert!(rights.contains(AccessFs::WriteFile));
+        assert!(rights.contains(AccessFs::RemoveFile));
+        assert!(rights.contains(AccessFs::Refer));
+    }
+}
