@@ -180,15 +180,15 @@ def warm_up(workload, cordon, work_dir):
         # NOTE: find's output also differs when a package is installed between the two runs.
         warn(
             f"{workload.name}: output differs between native ({len(native_output)} bytes) "
-            f"and cordon ({len(cordon_output)} bytes); the two sides may not do the same work"
+            f"and cordon ({len(cordon_output)} bytes), so the two sides may not do the same work"
         )
     if cordon_stderr != native_stderr:
         warn(f"{workload.name}: stderr under cordon differs from native:\n{cordon_stderr[-2000:]}")
 
 
 def measure(workload, cordon, work_dir, runs):
-    """Time the workload `runs` times per side. The side that goes first alternates, so
-    neither side always runs right after the other's cache effects."""
+    """Time the workload `runs` times per side. The side that runs first alternates, so
+    that neither side always runs second."""
     sandboxed = sandbox_argv(cordon, work_dir, workload.argv)
     for index in range(runs):
         native_first = index % 2 == 0

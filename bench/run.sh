@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measures cordon's overhead on three file-heavy workloads against running them natively,
-# and prints the machine, the cordon commit and a Markdown table of medians and ratios.
+# Measures cordon's overhead on three file-heavy workloads and a baseline against running
+# them natively, and prints the machine, the cordon commit and Markdown tables of medians
+# and ratios.
 # It sends no network traffic and asserts nothing about the times, so it is not a test.
 #
 # Usage: bench/run.sh [--runs N] [--python PATH] [--no-count]

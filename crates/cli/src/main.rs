@@ -92,6 +92,15 @@ struct RunArgs {
     /// relying on the supervisor's checks alone.
     #[arg(long)]
     best_effort: bool,
+    /// Kill the sandbox after SECONDS (fractions allowed); cordon then exits with 124.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Processes the sandbox may have alive at once; new processes beyond it are killed.
+    #[arg(long, value_name = "N")]
+    max_processes: Option<usize>,
+    /// Data-segment limit (RLIMIT_DATA) of every sandboxed process, e.g. 512M or 2G.
+    #[arg(long, value_name = "SIZE")]
+    memory: Option<String>,
     /// Print what is enforced at start-up (the Landlock ABI and trees).
     #[arg(long, short)]
     verbose: bool,
@@ -220,6 +229,15 @@ fn build_config(args: Box<RunArgs>, matches: &ArgMatches) -> Result<Config, Stri
         ),
         None => None,
     };
+    let timeout = match args.timeout {
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 => Some(std::time::Duration::from_secs_f64(seconds)),
+        Some(seconds) => return Err(format!("--timeout {seconds}: expected a positive number of seconds")),
+        None => None,
+    };
+    if args.max_processes == Some(0) {
+        return Err("--max-processes 0: the limit counts the command itself, so it must be at least 1".into());
+    }
+    let memory = args.memory.as_deref().map(parse_size).transpose()?;
     let mut keep_fds = args.keep_fd.clone();
     keep_fds.sort_unstable();
     keep_fds.dedup();
@@ -232,6 +250,9 @@ fn build_config(args: Box<RunArgs>, matches: &ArgMatches) -> Result<Config, Stri
         keep_fds,
         clean_env: args.clean_env,
         best_effort: args.best_effort,
+        timeout,
+        max_processes: args.max_processes,
+        memory,
     })
 }
 
@@ -256,6 +277,24 @@ fn parse_default(text: &str) -> Result<(Category, Action), String> {
     let category: Category = category.parse().map_err(|_| format!("--default {text:?}: unknown category {category:?}"))?;
     let action: Action = action.parse().map_err(|_| format!("--default {text:?}: unknown action {action:?}; expected allow, deny, audit or kill"))?;
     Ok((category, action))
+}
+
+/// Parses a byte count with an optional K, M or G suffix (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let invalid = || format!("--memory {text:?}: expected a size such as 512M or 2G");
+    let (digits, unit) = match text.char_indices().last() {
+        Some((index, suffix)) if suffix.is_ascii_alphabetic() => (&text[..index], suffix.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(invalid()),
+    };
+    let value: u64 = digits.parse().map_err(|_| invalid())?;
+    value.checked_mul(1 << shift).filter(|&bytes| bytes > 0).ok_or_else(invalid)
 }
 
 fn fd_is_open(fd: i32) -> bool {

@@ -18,6 +18,10 @@ pub struct Context {
     pub members: Members,
     pub reporter: Reporter,
     pub terminal: Option<Terminal>,
+    /// Processes (thread groups) the sandbox may have alive at once.
+    pub max_processes: Option<usize>,
+    /// Set when `--timeout` expired and the sandbox was killed.
+    pub timed_out: std::sync::atomic::AtomicBool,
 }
 
 impl Context {

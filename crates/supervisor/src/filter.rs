@@ -22,20 +22,95 @@ pub enum Verdict {
     Notify,
     /// Fails the call with this errno without running it (`SECCOMP_RET_ERRNO`).
     Errno(i32),
-    /// Decides by one flags argument, see [`ArgRule`].
+    /// Decides by the low 32 bits of arguments, see [`ArgRule`].
     ArgCheck(ArgRule),
 }
 
-/// A check on one `int`-width flags argument: the call fails with `errno` when the low 32 bits
-/// of argument `arg_index` contain any bit of `denied_flags`, and runs otherwise.
+impl Verdict {
+    /// Returns the action that the filter takes for a call with `args`.
+    pub fn action(self, args: &[u64; 6]) -> Action {
+        match self {
+            Verdict::ArgCheck(rule) => rule.action(args),
+            Verdict::Allow => Action::Allow,
+            Verdict::Notify => Action::Notify,
+            Verdict::Errno(errno) => Action::Errno(errno),
+        }
+    }
+}
+
+/// A seccomp action that does not depend on arguments: the outcome of an [`ArgTest`] or the
+/// fallback of an [`ArgRule`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Runs the call (`SECCOMP_RET_ALLOW`).
+    Allow,
+    /// Sends a notification to the supervisor (`SECCOMP_RET_USER_NOTIF`).
+    Notify,
+    /// Fails the call with this errno (`SECCOMP_RET_ERRNO`).
+    Errno(i32),
+}
+
+/// A decision by arguments: the first test whose condition matches gives the action, and
+/// `otherwise` applies when none matches.
+///
+/// Each test reads only the low 32 bits of its argument, the part the kernel reads for `int`
+/// and `unsigned int` arguments. A 64-bit comparison would be wrong for them: the kernel runs
+/// `ioctl(fd, TIOCSTI | 1 << 32)` as `TIOCSTI`. A rule on a 64-bit argument is sound only where
+/// the kernel rejects values with high bits set, as `unshare` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArgRule {
+    /// Tests tried in order.
+    pub tests: &'static [ArgTest],
+    /// The action when no test's condition matches.
+    pub otherwise: Action,
+}
+
+impl ArgRule {
+    /// Returns the action that the rule gives for `args`, reading their low 32 bits like the
+    /// assembled program does.
+    pub fn action(self, args: &[u64; 6]) -> Action {
+        for test in self.tests {
+            // Truncation is the point: the kernel reads these arguments as 32-bit integers.
+            let value = args[test.arg_index as usize] as u32;
+            if test.condition.matches(value) {
+                return test.action;
+            }
+        }
+        self.otherwise
+    }
+}
+
+/// One condition on the low 32 bits of an argument, and the action when it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgTest {
     /// Argument position, 0 to 5.
     pub arg_index: u32,
-    /// Flag bits that make the call fail.
-    pub denied_flags: u32,
-    /// Errno returned when a denied flag is set.
-    pub errno: i32,
+    /// Condition on the argument's low 32 bits.
+    pub condition: ArgCondition,
+    /// Action when the condition matches.
+    pub action: Action,
+}
+
+/// A comparison of a 32-bit argument value with a constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgCondition {
+    /// The value equals the constant.
+    Equals(u32),
+    /// The value differs from the constant.
+    NotEquals(u32),
+    /// The value has at least one bit of the mask set.
+    AnyBitSet(u32),
+}
+
+impl ArgCondition {
+    /// Returns whether the low 32 bits of an argument meet the condition.
+    pub fn matches(self, value: u32) -> bool {
+        match self {
+            ArgCondition::Equals(constant) => value == constant,
+            ArgCondition::NotEquals(constant) => value != constant,
+            ArgCondition::AnyBitSet(mask) => value & mask != 0,
+        }
+    }
 }
 
 /// One row of the system call table.
@@ -80,11 +155,27 @@ pub const MAX_SYSCALL: i64 = 469;
 /// the next number shared by all architectures, from 424 on. They give `ENOSYS`.
 pub const UNASSIGNED: RangeInclusive<i64> = 337..=423;
 
-/// The system calls whose verdict is [`Verdict::Notify`].
+/// The system calls for which the filter can return `SECCOMP_RET_USER_NOTIF`: the rows whose
+/// verdict is [`Verdict::Notify`] and the argument checks with a [`Action::Notify`] outcome.
+/// Sorted by number.
 pub const NOTIFIED: &[i64] = &[
     libc::SYS_open,
     libc::SYS_creat,
+    libc::SYS_getpriority,
+    libc::SYS_setpriority,
+    libc::SYS_sched_setparam,
+    libc::SYS_sched_getparam,
+    libc::SYS_sched_setscheduler,
+    libc::SYS_sched_getscheduler,
+    libc::SYS_sched_rr_get_interval,
+    libc::SYS_sched_setaffinity,
+    libc::SYS_sched_getaffinity,
+    libc::SYS_ioprio_set,
+    libc::SYS_ioprio_get,
     libc::SYS_openat,
+    libc::SYS_prlimit64,
+    libc::SYS_sched_setattr,
+    libc::SYS_sched_getattr,
     libc::SYS_openat2,
 ];
 
@@ -94,6 +185,19 @@ const MAX_ERRNO: i32 = 4095;
 /// `BPF_CLASS()` and `BPF_OP()` of `linux/filter.h`, as masks.
 const BPF_CLASS_MASK: u32 = 0x07;
 const BPF_OP_MASK: u32 = 0xf0;
+
+const ALLOW: Verdict = Verdict::Allow;
+const NOTIFY: Verdict = Verdict::Notify;
+const EPERM: Verdict = Verdict::Errno(libc::EPERM);
+const ENOSYS: Verdict = Verdict::Errno(libc::ENOSYS);
+
+const fn arg_test(arg_index: u32, condition: ArgCondition, action: Action) -> ArgTest {
+    ArgTest {
+        arg_index,
+        condition,
+        action,
+    }
+}
 
 /// The namespace flags that `clone` can carry. A new user namespace gives the sandbox
 /// capabilities over mounts and the other namespaces, with which it could rearrange the file
@@ -110,24 +214,134 @@ const CLONE_NAMESPACE_FLAGS: u32 = (libc::CLONE_NEWNS
 /// child that the tracer's automatic attach does not follow. The kernel reads the flags through
 /// `lower_32_bits()`, so the high half cannot carry a flag past this check.
 const CLONE_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
-    arg_index: 0,
-    denied_flags: libc::CLONE_UNTRACED as u32 | CLONE_NAMESPACE_FLAGS,
-    errno: libc::EPERM,
+    tests: &[arg_test(
+        0,
+        ArgCondition::AnyBitSet(libc::CLONE_UNTRACED as u32 | CLONE_NAMESPACE_FLAGS),
+        Action::Errno(libc::EPERM),
+    )],
+    otherwise: Action::Allow,
 });
 
 /// `unshare` fails with `EPERM` for namespace flags, including `CLONE_NEWTIME`, which `clone`
 /// cannot express because its low byte is the exit signal. The kernel reads all 64 bits of the
 /// flags but rejects unknown bits with `EINVAL`, and every namespace flag is in the low half.
 const UNSHARE_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
-    arg_index: 0,
-    denied_flags: CLONE_NAMESPACE_FLAGS | libc::CLONE_NEWTIME as u32,
-    errno: libc::EPERM,
+    tests: &[arg_test(
+        0,
+        ArgCondition::AnyBitSet(CLONE_NAMESPACE_FLAGS | libc::CLONE_NEWTIME as u32),
+        Action::Errno(libc::EPERM),
+    )],
+    otherwise: Action::Allow,
 });
 
-const ALLOW: Verdict = Verdict::Allow;
-const NOTIFY: Verdict = Verdict::Notify;
-const EPERM: Verdict = Verdict::Errno(libc::EPERM);
-const ENOSYS: Verdict = Verdict::Errno(libc::ENOSYS);
+/// `ioctl` fails with `EPERM` for two requests that inject input into a terminal, and runs
+/// every other request. `TIOCSTI` pushes bytes into a terminal's input queue, so the shell that
+/// shares the terminal with the sandbox would read them as typed commands. `TIOCLINUX` has
+/// selection subcodes that paste text into a virtual console's input. The kernel reads the
+/// request as `unsigned int`, which is why the tests compare only its low half.
+const IOCTL_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[
+        arg_test(
+            1,
+            ArgCondition::Equals(libc::TIOCSTI as u32),
+            Action::Errno(libc::EPERM),
+        ),
+        arg_test(
+            1,
+            ArgCondition::Equals(libc::TIOCLINUX as u32),
+            Action::Errno(libc::EPERM),
+        ),
+    ],
+    otherwise: Action::Allow,
+});
+
+/// `seccomp` fails with `EPERM` when its flags (arg1) ask for a notification listener. A
+/// filter of the sandbox's own that returns `SECCOMP_RET_USER_NOTIF` takes precedence over
+/// cordon's for the same call, and its listener could answer with
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, which runs the call without consulting cordon's filter.
+/// Filters without a listener only restrict the program itself. Every other operation takes
+/// flags 0, so testing the bit alone is exact.
+const SECCOMP_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[arg_test(
+        1,
+        ArgCondition::AnyBitSet(bpf::SECCOMP_FILTER_FLAG_NEW_LISTENER),
+        Action::Errno(libc::EPERM),
+    )],
+    otherwise: Action::Allow,
+});
+
+/// `personality(0xffffffff)` returns the current persona without changing it.
+const PERSONALITY_QUERY: u32 = 0xffff_ffff;
+/// `PER_LINUX` of `linux/personality.h`: the persona of native Linux programs, with no flags.
+const PER_LINUX: u32 = 0;
+
+/// `personality` runs only as a query or to set `PER_LINUX`, and fails with `EPERM` otherwise.
+/// The persona survives `execve`, so its flags would weaken every program that the sandbox
+/// starts. `READ_IMPLIES_EXEC` makes readable mappings executable, so code can be mapped with
+/// `mmap(PROT_READ)` past checks that look for `PROT_EXEC`. `ADDR_NO_RANDOMIZE` turns off
+/// address space layout randomization. The remaining flags and persona numbers exist for
+/// compatibility with other systems and older programs. The kernel reads the argument as
+/// `unsigned int`.
+const PERSONALITY_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[
+        arg_test(0, ArgCondition::Equals(PERSONALITY_QUERY), Action::Allow),
+        arg_test(0, ArgCondition::Equals(PER_LINUX), Action::Allow),
+    ],
+    otherwise: Action::Errno(libc::EPERM),
+});
+
+/// Calls that take a pid in argument 0 and act on that process with at most a same-user check
+/// and no ptrace access check, so Landlock scoping does not restrict them. Pid 0 names the
+/// calling thread and runs. Any other pid goes to the supervisor, which must allow only the
+/// caller's own thread id or thread group id and fail the call with `EPERM` otherwise. The
+/// kernel reads the pid as `pid_t`, a 32-bit integer.
+const PID_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[arg_test(0, ArgCondition::Equals(0), Action::Allow)],
+    otherwise: Action::Notify,
+});
+
+/// `setpriority` and `getpriority` take `which` in argument 0 and `who` in argument 1, both
+/// `int`. They fail with `EPERM` unless `which` is `PRIO_PROCESS`, because `PRIO_PGRP` and
+/// `PRIO_USER` reach every process of a process group or user, outside the sandbox included.
+/// `who` is then a pid, decided as in [`PID_CHECK`].
+const PRIORITY_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[
+        arg_test(
+            0,
+            ArgCondition::NotEquals(libc::PRIO_PROCESS),
+            Action::Errno(libc::EPERM),
+        ),
+        arg_test(1, ArgCondition::Equals(0), Action::Allow),
+    ],
+    otherwise: Action::Notify,
+});
+
+/// `IOPRIO_WHO_PROCESS` of `linux/ioprio.h`, which libc does not define.
+const IOPRIO_WHO_PROCESS: u32 = 1;
+
+/// `ioprio_set` and `ioprio_get` take `which` in argument 0 and `who` in argument 1, both
+/// `int`. They fail with `EPERM` unless `which` is `IOPRIO_WHO_PROCESS`, because
+/// `IOPRIO_WHO_PGRP` and `IOPRIO_WHO_USER` reach processes outside the sandbox. `who` is then
+/// a pid, decided as in [`PID_CHECK`].
+const IOPRIO_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[
+        arg_test(
+            0,
+            ArgCondition::NotEquals(IOPRIO_WHO_PROCESS),
+            Action::Errno(libc::EPERM),
+        ),
+        arg_test(1, ArgCondition::Equals(0), Action::Allow),
+    ],
+    otherwise: Action::Notify,
+});
+
+/// System V IPC and POSIX message queue calls fail with `EPERM`. Their objects belong to the
+/// IPC namespace, and the sandbox shares that namespace with every process outside it, so it
+/// could read or change the IPC objects of other programs of the same user.
+///
+/// NOTE: cordon does not create an IPC namespace yet. Inside a new one these calls would reach
+/// only the sandbox's own objects.
+const SHARED_IPC: Verdict = Verdict::Errno(libc::EPERM);
 
 const fn row(number: i64, name: &'static str, verdict: Verdict) -> Syscall {
     Syscall {
@@ -137,8 +351,8 @@ const fn row(number: i64, name: &'static str, verdict: Verdict) -> Syscall {
     }
 }
 
-/// Every x86_64 system call of Linux 6.18, in number order, with a comment on each row that is
-/// not allowed. Numbers 0 to 450 match `asm/unistd_64.h` of Linux 6.1. The later ones come from
+/// Every x86_64 system call of Linux 6.18, in number order. Each row that is not allowed has a
+/// comment, except the `SHARED_IPC` rows, whose constant gives the reason. Numbers 0 to 450 match `asm/unistd_64.h` of Linux 6.1. The later ones come from
 /// the kernel's `arch/x86/entry/syscalls/syscall_64.tbl`.
 pub static SYSCALLS: &[Syscall] = &[
     row(0, "read", ALLOW),
@@ -157,7 +371,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(13, "rt_sigaction", ALLOW),
     row(14, "rt_sigprocmask", ALLOW),
     row(15, "rt_sigreturn", ALLOW),
-    row(16, "ioctl", ALLOW),
+    row(16, "ioctl", IOCTL_CHECK), // rejects TIOCSTI and TIOCLINUX
     row(17, "pread64", ALLOW),
     row(18, "pwrite64", ALLOW),
     row(19, "readv", ALLOW),
@@ -170,9 +384,9 @@ pub static SYSCALLS: &[Syscall] = &[
     row(26, "msync", ALLOW),
     row(27, "mincore", ALLOW),
     row(28, "madvise", ALLOW),
-    row(29, "shmget", ALLOW),
-    row(30, "shmat", ALLOW),
-    row(31, "shmctl", ALLOW),
+    row(29, "shmget", SHARED_IPC),
+    row(30, "shmat", SHARED_IPC),
+    row(31, "shmctl", SHARED_IPC),
     row(32, "dup", ALLOW),
     row(33, "dup2", ALLOW),
     row(34, "pause", ALLOW),
@@ -205,14 +419,14 @@ pub static SYSCALLS: &[Syscall] = &[
     row(61, "wait4", ALLOW),
     row(62, "kill", ALLOW),
     row(63, "uname", ALLOW),
-    row(64, "semget", ALLOW),
-    row(65, "semop", ALLOW),
-    row(66, "semctl", ALLOW),
-    row(67, "shmdt", ALLOW),
-    row(68, "msgget", ALLOW),
-    row(69, "msgsnd", ALLOW),
-    row(70, "msgrcv", ALLOW),
-    row(71, "msgctl", ALLOW),
+    row(64, "semget", SHARED_IPC),
+    row(65, "semop", SHARED_IPC),
+    row(66, "semctl", SHARED_IPC),
+    row(67, "shmdt", SHARED_IPC),
+    row(68, "msgget", SHARED_IPC),
+    row(69, "msgsnd", SHARED_IPC),
+    row(70, "msgrcv", SHARED_IPC),
+    row(71, "msgctl", SHARED_IPC),
     row(72, "fcntl", ALLOW),
     row(73, "flock", ALLOW),
     row(74, "fsync", ALLOW),
@@ -276,20 +490,20 @@ pub static SYSCALLS: &[Syscall] = &[
     row(132, "utime", ALLOW),
     row(133, "mknod", ALLOW),
     row(134, "uselib", ENOSYS), // Linux 6.18 returns ENOSYS too
-    row(135, "personality", ALLOW),
+    row(135, "personality", PERSONALITY_CHECK), // allows only the query and PER_LINUX
     row(136, "ustat", ALLOW),
     row(137, "statfs", ALLOW),
     row(138, "fstatfs", ALLOW),
     row(139, "sysfs", ALLOW),
-    row(140, "getpriority", ALLOW),
-    row(141, "setpriority", ALLOW),
-    row(142, "sched_setparam", ALLOW),
-    row(143, "sched_getparam", ALLOW),
-    row(144, "sched_setscheduler", ALLOW),
-    row(145, "sched_getscheduler", ALLOW),
+    row(140, "getpriority", PRIORITY_CHECK), // PRIO_PROCESS only, pids other than 0 notify
+    row(141, "setpriority", PRIORITY_CHECK), // PRIO_PROCESS only, pids other than 0 notify
+    row(142, "sched_setparam", PID_CHECK),   // pids other than 0 notify
+    row(143, "sched_getparam", PID_CHECK),   // pids other than 0 notify
+    row(144, "sched_setscheduler", PID_CHECK), // pids other than 0 notify
+    row(145, "sched_getscheduler", PID_CHECK), // pids other than 0 notify
     row(146, "sched_get_priority_max", ALLOW),
     row(147, "sched_get_priority_min", ALLOW),
-    row(148, "sched_rr_get_interval", ALLOW),
+    row(148, "sched_rr_get_interval", PID_CHECK), // pids other than 0 notify
     row(149, "mlock", ALLOW),
     row(150, "munlock", ALLOW),
     row(151, "mlockall", ALLOW),
@@ -344,8 +558,8 @@ pub static SYSCALLS: &[Syscall] = &[
     row(200, "tkill", ALLOW),
     row(201, "time", ALLOW),
     row(202, "futex", ALLOW),
-    row(203, "sched_setaffinity", ALLOW),
-    row(204, "sched_getaffinity", ALLOW),
+    row(203, "sched_setaffinity", PID_CHECK), // pids other than 0 notify
+    row(204, "sched_getaffinity", PID_CHECK), // pids other than 0 notify
     row(205, "set_thread_area", ALLOW),
     row(206, "io_setup", ALLOW),
     row(207, "io_destroy", ALLOW),
@@ -361,7 +575,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(217, "getdents64", ALLOW),
     row(218, "set_tid_address", ALLOW),
     row(219, "restart_syscall", ALLOW),
-    row(220, "semtimedop", ALLOW),
+    row(220, "semtimedop", SHARED_IPC),
     row(221, "fadvise64", ALLOW),
     row(222, "timer_create", ALLOW),
     row(223, "timer_settime", ALLOW),
@@ -381,19 +595,19 @@ pub static SYSCALLS: &[Syscall] = &[
     row(237, "mbind", ALLOW),
     row(238, "set_mempolicy", ALLOW),
     row(239, "get_mempolicy", ALLOW),
-    row(240, "mq_open", ALLOW),
-    row(241, "mq_unlink", ALLOW),
-    row(242, "mq_timedsend", ALLOW),
-    row(243, "mq_timedreceive", ALLOW),
-    row(244, "mq_notify", ALLOW),
-    row(245, "mq_getsetattr", ALLOW),
+    row(240, "mq_open", SHARED_IPC),
+    row(241, "mq_unlink", SHARED_IPC),
+    row(242, "mq_timedsend", SHARED_IPC),
+    row(243, "mq_timedreceive", SHARED_IPC),
+    row(244, "mq_notify", SHARED_IPC),
+    row(245, "mq_getsetattr", SHARED_IPC),
     row(246, "kexec_load", EPERM), // replaces the running kernel
     row(247, "waitid", ALLOW),
     row(248, "add_key", EPERM), // adds keys to keyrings shared outside the sandbox
     row(249, "request_key", EPERM), // finds keys in keyrings shared outside the sandbox
     row(250, "keyctl", EPERM),  // reaches keyrings shared with processes outside the sandbox
-    row(251, "ioprio_set", ALLOW),
-    row(252, "ioprio_get", ALLOW),
+    row(251, "ioprio_set", IOPRIO_CHECK), // IOPRIO_WHO_PROCESS only, pids other than 0 notify
+    row(252, "ioprio_get", IOPRIO_CHECK), // IOPRIO_WHO_PROCESS only, pids other than 0 notify
     row(253, "inotify_init", ALLOW),
     row(254, "inotify_add_watch", ALLOW),
     row(255, "inotify_rm_watch", ALLOW),
@@ -443,8 +657,8 @@ pub static SYSCALLS: &[Syscall] = &[
     row(299, "recvmmsg", ALLOW),
     row(300, "fanotify_init", ALLOW),
     row(301, "fanotify_mark", ALLOW),
-    row(302, "prlimit64", ALLOW),
-    row(303, "name_to_handle_at", ALLOW),
+    row(302, "prlimit64", PID_CHECK),     // pids other than 0 notify
+    row(303, "name_to_handle_at", EPERM), // its handles only work with open_by_handle_at, also EPERM
     row(304, "open_by_handle_at", EPERM), // opens by file handle, with no path to check
     row(305, "clock_adjtime", ALLOW),
     row(306, "syncfs", ALLOW),
@@ -454,11 +668,11 @@ pub static SYSCALLS: &[Syscall] = &[
     row(310, "process_vm_readv", EPERM), // reads the memory of other processes of the same user
     row(311, "process_vm_writev", EPERM), // writes the memory of other processes of the same user
     row(312, "kcmp", ALLOW),
-    row(313, "finit_module", EPERM), // loads kernel code
-    row(314, "sched_setattr", ALLOW),
-    row(315, "sched_getattr", ALLOW),
+    row(313, "finit_module", EPERM),      // loads kernel code
+    row(314, "sched_setattr", PID_CHECK), // pids other than 0 notify
+    row(315, "sched_getattr", PID_CHECK), // pids other than 0 notify
     row(316, "renameat2", ALLOW),
-    row(317, "seccomp", ALLOW),
+    row(317, "seccomp", SECCOMP_CHECK), // rejects filters with a notification listener
     row(318, "getrandom", ALLOW),
     row(319, "memfd_create", ALLOW),
     row(320, "kexec_file_load", EPERM), // replaces the running kernel
@@ -553,28 +767,36 @@ struct VerdictRange {
 
 /// Rejects verdicts that the kernel or the assembler cannot express.
 fn check_table() -> Result<(), FilterError> {
-    for syscall in SYSCALLS {
-        let errno = match syscall.verdict {
-            Verdict::Allow | Verdict::Notify => continue,
-            Verdict::Errno(errno) => errno,
-            Verdict::ArgCheck(rule) => {
-                if rule.arg_index > 5 {
-                    return Err(FilterError::InvalidArgIndex {
-                        syscall: syscall.name,
-                        index: rule.arg_index,
-                    });
-                }
-                rule.errno
-            }
-        };
-        if !(1..=MAX_ERRNO).contains(&errno) {
-            return Err(FilterError::InvalidErrno {
+    SYSCALLS.iter().try_for_each(check_row)
+}
+
+fn check_row(syscall: &Syscall) -> Result<(), FilterError> {
+    let Verdict::ArgCheck(rule) = syscall.verdict else {
+        // The other verdicts ignore the arguments.
+        return check_action(syscall, syscall.verdict.action(&[0; 6]));
+    };
+    for test in rule.tests {
+        if test.arg_index > 5 {
+            return Err(FilterError::InvalidArgIndex {
                 syscall: syscall.name,
-                errno,
+                index: test.arg_index,
             });
         }
+        check_action(syscall, test.action)?;
     }
-    Ok(())
+    check_action(syscall, rule.otherwise)
+}
+
+fn check_action(syscall: &Syscall, action: Action) -> Result<(), FilterError> {
+    match action {
+        Action::Errno(errno) if !(1..=MAX_ERRNO).contains(&errno) => {
+            Err(FilterError::InvalidErrno {
+                syscall: syscall.name,
+                errno,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Splits the numbers from 0 up to the x32 bit into ranges of equal verdict.
@@ -644,15 +866,36 @@ fn dispatch(ranges: &[VerdictRange]) -> Vec<sock_filter> {
 /// Emits the code that returns `verdict`.
 fn leaf(verdict: Verdict) -> Vec<sock_filter> {
     match verdict {
-        Verdict::Allow => vec![stmt(bpf::RET_K, bpf::SECCOMP_RET_ALLOW)],
-        Verdict::Notify => vec![stmt(bpf::RET_K, bpf::SECCOMP_RET_USER_NOTIF)],
-        Verdict::Errno(errno) => vec![stmt(bpf::RET_K, errno_return(errno))],
-        Verdict::ArgCheck(rule) => vec![
-            stmt(bpf::LD_W_ABS, bpf::arg_low_offset(rule.arg_index)),
-            jump(bpf::JSET_K, rule.denied_flags, 0, 1),
-            stmt(bpf::RET_K, errno_return(rule.errno)),
-            stmt(bpf::RET_K, bpf::SECCOMP_RET_ALLOW),
-        ],
+        Verdict::ArgCheck(rule) => arg_check(rule),
+        // The other verdicts ignore the arguments.
+        fixed => vec![stmt(bpf::RET_K, action_return(fixed.action(&[0; 6])))],
+    }
+}
+
+/// Emits the tests of `rule` in order, then the return of `rule.otherwise`. Each test loads the
+/// low half of its argument and jumps to the return of its action when the condition matches,
+/// or over that return when it does not.
+fn arg_check(rule: ArgRule) -> Vec<sock_filter> {
+    let mut code = Vec::with_capacity(3 * rule.tests.len() + 1);
+    for test in rule.tests {
+        code.push(stmt(bpf::LD_W_ABS, bpf::arg_low_offset(test.arg_index)));
+        code.push(match test.condition {
+            ArgCondition::Equals(constant) => jump(bpf::JEQ_K, constant, 0, 1),
+            ArgCondition::NotEquals(constant) => jump(bpf::JEQ_K, constant, 1, 0),
+            ArgCondition::AnyBitSet(mask) => jump(bpf::JSET_K, mask, 0, 1),
+        });
+        code.push(stmt(bpf::RET_K, action_return(test.action)));
+    }
+    code.push(stmt(bpf::RET_K, action_return(rule.otherwise)));
+    code
+}
+
+/// Returns the seccomp return value of `action`.
+fn action_return(action: Action) -> u32 {
+    match action {
+        Action::Allow => bpf::SECCOMP_RET_ALLOW,
+        Action::Notify => bpf::SECCOMP_RET_USER_NOTIF,
+        Action::Errno(errno) => errno_return(errno),
     }
 }
 
@@ -708,6 +951,7 @@ fn jump_targets(index: usize, instruction: &sock_filter) -> Vec<u64> {
 mod tests {
     use std::collections::HashSet;
     use std::io;
+    use std::os::fd::AsRawFd;
 
     use super::*;
 
@@ -784,11 +1028,23 @@ mod tests {
         );
     }
 
+    /// Returns every action that `verdict` can give.
+    fn possible_actions(verdict: Verdict) -> Vec<Action> {
+        match verdict {
+            Verdict::ArgCheck(rule) => {
+                let mut actions: Vec<Action> = rule.tests.iter().map(|test| test.action).collect();
+                actions.push(rule.otherwise);
+                actions
+            }
+            fixed => vec![fixed.action(&[0; 6])],
+        }
+    }
+
     #[test]
     fn notified_matches_table() {
         let notify_rows: Vec<i64> = SYSCALLS
             .iter()
-            .filter(|syscall| syscall.verdict == Verdict::Notify)
+            .filter(|syscall| possible_actions(syscall.verdict).contains(&Action::Notify))
             .map(|syscall| syscall.number)
             .collect();
         assert_eq!(notify_rows, NOTIFIED);
@@ -802,6 +1058,18 @@ mod tests {
         assert_eq!(verdict(libc::SYS_clone3), Verdict::Errno(libc::ENOSYS));
         assert_eq!(verdict(libc::SYS_clone), CLONE_CHECK);
         assert_eq!(verdict(libc::SYS_unshare), UNSHARE_CHECK);
+        assert_eq!(verdict(libc::SYS_ioctl), IOCTL_CHECK);
+        assert_eq!(verdict(libc::SYS_personality), PERSONALITY_CHECK);
+        assert_eq!(verdict(libc::SYS_prlimit64), PID_CHECK);
+        assert_eq!(verdict(libc::SYS_sched_rr_get_interval), PID_CHECK);
+        assert_eq!(verdict(libc::SYS_setpriority), PRIORITY_CHECK);
+        assert_eq!(verdict(libc::SYS_ioprio_get), IOPRIO_CHECK);
+        assert_eq!(verdict(libc::SYS_shmget), Verdict::Errno(libc::EPERM));
+        assert_eq!(verdict(libc::SYS_mq_open), Verdict::Errno(libc::EPERM));
+        assert_eq!(
+            verdict(libc::SYS_name_to_handle_at),
+            Verdict::Errno(libc::EPERM)
+        );
         assert_eq!(verdict(400), Verdict::Errno(libc::ENOSYS));
         assert_eq!(verdict(MAX_SYSCALL + 1), Verdict::Errno(libc::ENOSYS));
         assert_eq!(verdict(-1), Verdict::Errno(libc::ENOSYS));
@@ -812,6 +1080,69 @@ mod tests {
         assert_eq!(check_table(), Ok(()));
     }
 
+    #[test]
+    fn arg_index_six_is_rejected() {
+        const TESTS: &[ArgTest] = &[arg_test(6, ArgCondition::Equals(0), Action::Allow)];
+        let bad = row(
+            0,
+            "bad",
+            Verdict::ArgCheck(ArgRule {
+                tests: TESTS,
+                otherwise: Action::Allow,
+            }),
+        );
+        assert_eq!(
+            check_row(&bad),
+            Err(FilterError::InvalidArgIndex {
+                syscall: "bad",
+                index: 6
+            })
+        );
+    }
+
+    #[test]
+    fn errno_out_of_range_is_rejected() {
+        const TESTS: &[ArgTest] = &[arg_test(0, ArgCondition::Equals(0), Action::Errno(0))];
+        let in_test = row(
+            0,
+            "in_test",
+            Verdict::ArgCheck(ArgRule {
+                tests: TESTS,
+                otherwise: Action::Allow,
+            }),
+        );
+        assert_eq!(
+            check_row(&in_test),
+            Err(FilterError::InvalidErrno {
+                syscall: "in_test",
+                errno: 0
+            })
+        );
+        let in_otherwise = row(
+            0,
+            "in_otherwise",
+            Verdict::ArgCheck(ArgRule {
+                tests: &[],
+                otherwise: Action::Errno(MAX_ERRNO + 1),
+            }),
+        );
+        assert_eq!(
+            check_row(&in_otherwise),
+            Err(FilterError::InvalidErrno {
+                syscall: "in_otherwise",
+                errno: MAX_ERRNO + 1
+            })
+        );
+        let plain = row(0, "plain", Verdict::Errno(-1));
+        assert_eq!(
+            check_row(&plain),
+            Err(FilterError::InvalidErrno {
+                syscall: "plain",
+                errno: -1
+            })
+        );
+    }
+
     // ---- The assembled program, run by the BPF interpreter below ----
 
     #[test]
@@ -819,8 +1150,18 @@ mod tests {
         let program = build_filter().unwrap();
         let ranges = verdict_ranges();
         // Six prologue instructions, one jump per split, one return per range, and three more
-        // instructions in each of the two argument checks.
-        assert_eq!(program.len(), 6 + (ranges.len() - 1) + ranges.len() + 2 * 3);
+        // instructions for each test of an argument check.
+        let test_count: usize = ranges
+            .iter()
+            .map(|range| match range.verdict {
+                Verdict::ArgCheck(rule) => rule.tests.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(
+            program.len(),
+            6 + (ranges.len() - 1) + ranges.len() + 3 * test_count
+        );
         assert!(program.len() <= bpf::MAX_INSTRUCTIONS);
         for (index, instruction) in program.iter().enumerate() {
             for target in jump_targets(index, instruction) {
@@ -843,10 +1184,10 @@ mod tests {
             u32::MAX,
         ]);
         for nr in numbers {
-            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, 0);
+            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, [0; 6]);
             assert_eq!(
                 run_bpf(&program, &data),
-                expected_return(nr, 0),
+                expected_return(nr, &[0; 6]),
                 "number {nr}"
             );
         }
@@ -856,7 +1197,7 @@ mod tests {
     fn program_rejects_i386() {
         let program = build_filter().unwrap();
         for nr in 0..=500 {
-            let data = seccomp_data(bpf::AUDIT_ARCH_I386, nr, 0);
+            let data = seccomp_data(bpf::AUDIT_ARCH_I386, nr, [0; 6]);
             assert_eq!(
                 run_bpf(&program, &data),
                 errno_return(libc::ENOSYS),
@@ -865,19 +1206,220 @@ mod tests {
         }
     }
 
+    /// Returns argument values that probe `condition`: its constant, the constant with a high
+    /// bit added or moved into the high half, nearby and complementary values, and every single
+    /// bit.
+    fn sample_values(condition: ArgCondition) -> Vec<u64> {
+        let constant = match condition {
+            ArgCondition::Equals(constant)
+            | ArgCondition::NotEquals(constant)
+            | ArgCondition::AnyBitSet(constant) => constant,
+        };
+        let wide = u64::from(constant);
+        let mut values: Vec<u64> = (0..64).map(|bit| 1u64 << bit).collect();
+        values.extend([
+            0,
+            u64::MAX,
+            wide,
+            wide | 1 << 32,
+            wide << 32,
+            u64::from(constant ^ 1),
+            u64::from(!constant),
+        ]);
+        values
+    }
+
+    /// Returns argument arrays that combine the sample values of every argument the rule reads.
+    fn sample_args(rule: ArgRule) -> Vec<[u64; 6]> {
+        let mut samples = vec![[0u64; 6]];
+        for index in 0..6 {
+            let values: Vec<u64> = rule
+                .tests
+                .iter()
+                .filter(|test| test.arg_index == index)
+                .flat_map(|test| sample_values(test.condition))
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            samples = samples
+                .iter()
+                .flat_map(|args| {
+                    values.iter().map(move |&value| {
+                        let mut combined = *args;
+                        combined[index as usize] = value;
+                        combined
+                    })
+                })
+                .collect();
+        }
+        samples
+    }
+
+    /// Runs every argument check of the table on sample arguments and compares the program's
+    /// result with [`ArgRule::action`], which reads the low halves in Rust.
     #[test]
-    fn program_checks_low_half_of_flags() {
+    fn program_checks_low_half_of_arguments() {
         let program = build_filter().unwrap();
-        for nr in [libc::SYS_clone as u32, libc::SYS_unshare as u32] {
-            for bit in 0..64 {
-                let flags = 1u64 << bit;
-                let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, flags);
+        let mut checked_rows = 0;
+        for syscall in SYSCALLS {
+            let Verdict::ArgCheck(rule) = syscall.verdict else {
+                continue;
+            };
+            let nr = syscall.number as u32;
+            for args in sample_args(rule) {
+                let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, args);
                 assert_eq!(
                     run_bpf(&program, &data),
-                    expected_return(nr, flags),
-                    "number {nr}, bit {bit}"
+                    expected_return(nr, &args),
+                    "{} with arguments {args:#x?}",
+                    syscall.name
                 );
             }
+            checked_rows += 1;
+        }
+        // clone, unshare, ioctl, personality, ten pid-first calls and four priority calls.
+        assert_eq!(checked_rows, 18);
+    }
+
+    /// Cases written out by hand, so that a wrong rule in the table fails here even when the
+    /// program and [`ArgRule::action`] agree.
+    #[test]
+    fn program_decides_argument_cases() {
+        let program = build_filter().unwrap();
+        let tiocsti = libc::TIOCSTI;
+        let tiocgwinsz = libc::TIOCGWINSZ;
+        let read_implies_exec = libc::READ_IMPLIES_EXEC as u64;
+        let high = 1u64 << 32;
+        let allow = bpf::SECCOMP_RET_ALLOW;
+        let notify = bpf::SECCOMP_RET_USER_NOTIF;
+        let eperm = errno_return(libc::EPERM);
+        let cases: &[(&str, i64, [u64; 2], u32)] = &[
+            ("ioctl TIOCSTI", libc::SYS_ioctl, [0, tiocsti], eperm),
+            (
+                "ioctl TIOCSTI | 1 << 32",
+                libc::SYS_ioctl,
+                [0, tiocsti | high],
+                eperm,
+            ),
+            (
+                "ioctl TIOCSTI << 32",
+                libc::SYS_ioctl,
+                [0, tiocsti << 32],
+                allow,
+            ),
+            (
+                "ioctl TIOCLINUX",
+                libc::SYS_ioctl,
+                [0, libc::TIOCLINUX],
+                eperm,
+            ),
+            ("ioctl TIOCGWINSZ", libc::SYS_ioctl, [0, tiocgwinsz], allow),
+            (
+                "personality query",
+                libc::SYS_personality,
+                [0xffff_ffff, 0],
+                allow,
+            ),
+            (
+                "personality query | 1 << 32",
+                libc::SYS_personality,
+                [u64::MAX, 0],
+                allow,
+            ),
+            (
+                "personality PER_LINUX",
+                libc::SYS_personality,
+                [0, 0],
+                allow,
+            ),
+            (
+                "personality READ_IMPLIES_EXEC",
+                libc::SYS_personality,
+                [read_implies_exec, 0],
+                eperm,
+            ),
+            (
+                "personality 0xfffffffe",
+                libc::SYS_personality,
+                [0xffff_fffe, 0],
+                eperm,
+            ),
+            ("prlimit64 pid 0", libc::SYS_prlimit64, [0, 0], allow),
+            (
+                "prlimit64 pid 1 << 32",
+                libc::SYS_prlimit64,
+                [high, 0],
+                allow,
+            ),
+            ("prlimit64 pid 7", libc::SYS_prlimit64, [7, 0], notify),
+            (
+                "sched_setaffinity pid 7",
+                libc::SYS_sched_setaffinity,
+                [7, 0],
+                notify,
+            ),
+            (
+                "setpriority PRIO_PROCESS 0",
+                libc::SYS_setpriority,
+                [0, 0],
+                allow,
+            ),
+            (
+                "setpriority PRIO_PROCESS 7",
+                libc::SYS_setpriority,
+                [0, 7],
+                notify,
+            ),
+            (
+                "setpriority PRIO_PROCESS 1 << 32",
+                libc::SYS_setpriority,
+                [0, high],
+                allow,
+            ),
+            (
+                "setpriority PRIO_PGRP 0",
+                libc::SYS_setpriority,
+                [1, 0],
+                eperm,
+            ),
+            (
+                "getpriority PRIO_USER 0",
+                libc::SYS_getpriority,
+                [2, 0],
+                eperm,
+            ),
+            (
+                "getpriority PRIO_USER << 32",
+                libc::SYS_getpriority,
+                [2 << 32, 0],
+                allow,
+            ),
+            (
+                "ioprio_get WHO_PROCESS 0",
+                libc::SYS_ioprio_get,
+                [1, 0],
+                allow,
+            ),
+            (
+                "ioprio_get WHO_PROCESS 7",
+                libc::SYS_ioprio_get,
+                [1, 7],
+                notify,
+            ),
+            (
+                "ioprio_set WHO_PROCESS | 1 << 32",
+                libc::SYS_ioprio_set,
+                [1 | high, 0],
+                allow,
+            ),
+            ("ioprio_get WHO_PGRP 0", libc::SYS_ioprio_get, [2, 0], eperm),
+            ("ioprio_set WHO_USER 0", libc::SYS_ioprio_set, [3, 0], eperm),
+            ("ioprio_set which 0", libc::SYS_ioprio_set, [0, 0], eperm),
+        ];
+        for &(label, nr, [arg0, arg1], expected) in cases {
+            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr as u32, [arg0, arg1, 0, 0, 0, 0]);
+            assert_eq!(run_bpf(&program, &data), expected, "{label}");
         }
     }
 
@@ -896,10 +1438,10 @@ mod tests {
             .any(|instruction| instruction.code == bpf::JA));
         for nr in 0..1900 {
             let range = &ranges[(nr as usize / 3).min(ranges.len() - 1)];
-            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, 0);
+            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, nr, [0; 6]);
             assert_eq!(
                 run_bpf(&program, &data),
-                plain_return(range.verdict),
+                action_return(range.verdict.action(&[0; 6])),
                 "number {nr}"
             );
         }
@@ -958,36 +1500,21 @@ mod tests {
         assert_eq!(check_program(&[]), Err(FilterError::NoFinalReturn));
     }
 
-    /// Returns the seccomp return value that the table prescribes for `nr` with `flags` as
-    /// argument 0, on the x86_64 ABI.
-    fn expected_return(nr: u32, flags: u64) -> u32 {
+    /// Returns the seccomp return value that the table prescribes for `nr` with `args`, on the
+    /// x86_64 ABI.
+    fn expected_return(nr: u32, args: &[u64; 6]) -> u32 {
         if nr >= bpf::X32_SYSCALL_BIT {
             return errno_return(libc::ENOSYS);
         }
-        match verdict(i64::from(nr)) {
-            Verdict::ArgCheck(rule) if (flags as u32) & rule.denied_flags != 0 => {
-                errno_return(rule.errno)
-            }
-            Verdict::ArgCheck(_) => bpf::SECCOMP_RET_ALLOW,
-            other => plain_return(other),
-        }
+        action_return(verdict(i64::from(nr)).action(args))
     }
 
-    fn plain_return(verdict: Verdict) -> u32 {
-        match verdict {
-            Verdict::Allow => bpf::SECCOMP_RET_ALLOW,
-            Verdict::Notify => bpf::SECCOMP_RET_USER_NOTIF,
-            Verdict::Errno(errno) => errno_return(errno),
-            Verdict::ArgCheck(_) => panic!("an argument check has no plain return value"),
-        }
-    }
-
-    fn seccomp_data(arch: u32, nr: u32, arg0: u64) -> libc::seccomp_data {
+    fn seccomp_data(arch: u32, nr: u32, args: [u64; 6]) -> libc::seccomp_data {
         libc::seccomp_data {
             nr: nr as i32,
             arch,
             instruction_pointer: 0,
-            args: [arg0, 0, 0, 0, 0, 0],
+            args,
         }
     }
 
@@ -1395,32 +1922,48 @@ mod tests {
                 raw(libc::SYS_openat, [libc::AT_FDCWD as u64, root, 0, 0, 0, 0]),
                 enosys,
             ),
+            // Size 0 makes the kernel fail with EINVAL, so a broken filter creates no segment.
+            probe(
+                "shmget(IPC_PRIVATE, 0, IPC_CREAT)",
+                raw(libc::SYS_shmget, [0, 0, libc::IPC_CREAT as u64, 0, 0, 0]),
+                Expected::Errno(libc::EPERM),
+            ),
         ];
         probes.extend(clone_probes());
         probes.extend(unshare_probes());
         assert_filtered(&probes);
     }
 
-    /// Calls every row that fails or notifies, with invalid arguments, and expects the table's
-    /// errno. vhangup is left out: it takes no arguments, so under a broken filter it would
-    /// hang up the terminal of the user running the tests.
+    /// Returns the invalid arguments for a probe of `nr`. msgget gets flags 0 instead of -1,
+    /// because with `IPC_CREAT` set a call that a broken filter lets through would create a
+    /// message queue.
+    fn invalid_args(nr: i64) -> [u64; 6] {
+        if nr == libc::SYS_msgget {
+            [u64::MAX, 0, 0, 0, 0, 0]
+        } else {
+            INVALID_ARGS
+        }
+    }
+
+    /// Calls every row with invalid arguments and expects the errno of the action that the
+    /// table gives for them, which is ENOSYS for a notification because no listener exists.
+    /// Rows whose action is to allow are left out. vhangup is left out too: it takes no
+    /// arguments, so under a broken filter it would hang up the terminal of the user running
+    /// the tests.
     #[test]
     fn kernel_applies_every_errno_row() {
         let mut probes = Vec::new();
         for syscall in SYSCALLS {
-            let expected = match syscall.verdict {
-                Verdict::Errno(errno) => Expected::Errno(errno),
-                Verdict::Notify => Expected::Errno(libc::ENOSYS),
-                Verdict::Allow | Verdict::ArgCheck(_) => continue,
-            };
             if syscall.number == libc::SYS_vhangup {
                 continue;
             }
-            probes.push(probe(
-                syscall.name,
-                raw(syscall.number, INVALID_ARGS),
-                expected,
-            ));
+            let args = invalid_args(syscall.number);
+            let expected = match syscall.verdict.action(&args) {
+                Action::Allow => continue,
+                Action::Notify => Expected::Errno(libc::ENOSYS),
+                Action::Errno(errno) => Expected::Errno(errno),
+            };
+            probes.push(probe(syscall.name, raw(syscall.number, args), expected));
         }
         for nr in UNASSIGNED.chain(MAX_SYSCALL + 1..=MAX_SYSCALL + 50) {
             probes.push(probe(
@@ -1429,6 +1972,261 @@ mod tests {
                 Expected::Errno(libc::ENOSYS),
             ));
         }
+        assert_filtered(&probes);
+    }
+
+    /// fd -1 as `unsigned int`, which no process has open.
+    const BAD_FD: u64 = 0xffff_ffff;
+
+    /// The ioctl probes on [`BAD_FD`] must fail with EPERM because the filter decided: the
+    /// kernel itself fails them with EBADF.
+    #[test]
+    fn ioctl_on_bad_fd_is_ebadf_natively() {
+        let calls = [
+            raw(
+                libc::SYS_ioctl,
+                [BAD_FD, libc::TIOCSTI | 1 << 32, 0, 0, 0, 0],
+            ),
+            raw(libc::SYS_ioctl, [BAD_FD, libc::TIOCLINUX, 0, 0, 0, 0]),
+        ];
+        let results = run_in_child(None, &calls);
+        assert_eq!(results, [-i64::from(libc::EBADF); 2]);
+    }
+
+    /// TIOCSTI and TIOCLINUX fail with EPERM, also with a bit set in the high half of the
+    /// request, and other requests run. TIOCSTI goes to a pseudo-terminal that the test owns,
+    /// never to the terminal of the user running the tests.
+    #[test]
+    fn kernel_applies_ioctl_rule() {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let pty_master = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/ptmx")
+            .unwrap();
+        let null_fd = null.as_raw_fd() as u64;
+        let pty_fd = pty_master.as_raw_fd() as u64;
+        let byte = b'x';
+        let byte_address = &byte as *const u8 as u64;
+        // Larger than the kernel's struct termios (36 bytes), which TCGETS writes.
+        let mut termios = [0u8; 64];
+        let termios_address = termios.as_mut_ptr() as u64;
+        let ioctl =
+            |fd: u64, request: u64, arg: u64| raw(libc::SYS_ioctl, [fd, request, arg, 0, 0, 0]);
+        let eperm = Expected::Errno(libc::EPERM);
+        let high = 1u64 << 32;
+
+        let probes = vec![
+            probe(
+                "ioctl(-1, TIOCSTI | 1 << 32)",
+                ioctl(BAD_FD, libc::TIOCSTI | high, byte_address),
+                eperm,
+            ),
+            probe(
+                "ioctl(pty, TIOCSTI)",
+                ioctl(pty_fd, libc::TIOCSTI, byte_address),
+                eperm,
+            ),
+            probe(
+                "ioctl(pty, TIOCSTI | 1 << 32)",
+                ioctl(pty_fd, libc::TIOCSTI | high, byte_address),
+                eperm,
+            ),
+            probe(
+                "ioctl(-1, TIOCLINUX)",
+                ioctl(BAD_FD, libc::TIOCLINUX, byte_address),
+                eperm,
+            ),
+            probe(
+                "ioctl(-1, TIOCLINUX | 1 << 32)",
+                ioctl(BAD_FD, libc::TIOCLINUX | high, byte_address),
+                eperm,
+            ),
+            // The low half of TIOCSTI << 32 is 0, so the filter lets the kernel check the fd.
+            probe(
+                "ioctl(-1, TIOCSTI << 32)",
+                ioctl(BAD_FD, libc::TIOCSTI << 32, byte_address),
+                Expected::Errno(libc::EBADF),
+            ),
+            probe(
+                "ioctl(pty, TCGETS)",
+                ioctl(pty_fd, libc::TCGETS, termios_address),
+                Expected::Success,
+            ),
+            probe(
+                "ioctl(pty, TCGETS | 1 << 32)",
+                ioctl(pty_fd, libc::TCGETS | high, termios_address),
+                Expected::Success,
+            ),
+            probe(
+                "ioctl(/dev/null, TCGETS)",
+                ioctl(null_fd, libc::TCGETS, termios_address),
+                Expected::Errno(libc::ENOTTY),
+            ),
+        ];
+        assert_filtered(&probes);
+    }
+
+    /// Only the query and PER_LINUX run. The kernel reads the argument as `unsigned int`, so a
+    /// bit in the high half changes nothing.
+    #[test]
+    fn kernel_applies_personality_rule() {
+        let personality = |persona: u64| raw(libc::SYS_personality, [persona, 0, 0, 0, 0, 0]);
+        let eperm = Expected::Errno(libc::EPERM);
+        let read_implies_exec = libc::READ_IMPLIES_EXEC as u64;
+        let high = 1u64 << 32;
+
+        let probes = vec![
+            probe(
+                "personality(0xffffffff)",
+                personality(0xffff_ffff),
+                Expected::Success,
+            ),
+            probe("personality(-1)", personality(u64::MAX), Expected::Success),
+            probe("personality(PER_LINUX)", personality(0), Expected::Success),
+            probe(
+                "personality(PER_LINUX | 1 << 32)",
+                personality(high),
+                Expected::Success,
+            ),
+            probe(
+                "personality(READ_IMPLIES_EXEC)",
+                personality(read_implies_exec),
+                eperm,
+            ),
+            probe(
+                "personality(READ_IMPLIES_EXEC | 1 << 32)",
+                personality(read_implies_exec | high),
+                eperm,
+            ),
+            probe(
+                "personality(ADDR_NO_RANDOMIZE)",
+                personality(libc::ADDR_NO_RANDOMIZE as u64),
+                eperm,
+            ),
+            probe("personality(UNAME26)", personality(0x0020000), eperm),
+        ];
+        assert_filtered(&probes);
+    }
+
+    /// Returns the nice value of thread or process `who` (0: the calling thread).
+    fn current_nice(who: u64) -> i64 {
+        // The system call returns 20 - nice, so that no valid result looks like an error.
+        let result = raw_syscall(
+            libc::SYS_getpriority,
+            [libc::PRIO_PROCESS as u64, who, 0, 0, 0, 0],
+        );
+        assert!(
+            result > 0,
+            "getpriority({who}) failed with errno {}",
+            -result
+        );
+        20 - result
+    }
+
+    /// A uid that no process on the test machine has, so PRIO_USER reaches no process if a
+    /// broken filter lets the call through.
+    const UNUSED_UID: u64 = 4_000_000_000;
+
+    /// Pid 0 runs, and another pid notifies, which fails with ENOSYS because no listener exists.
+    /// The test process is the child's parent. Each nice value written is the current one, so a
+    /// broken filter changes no priority.
+    #[test]
+    fn kernel_applies_pid_rules() {
+        let parent = u64::from(std::process::id());
+        let own_nice = current_nice(0) as u64;
+        let parent_nice = current_nice(parent) as u64;
+        let mut old_limit = [0u64; 2];
+        let old_limit_address = old_limit.as_mut_ptr() as u64;
+        let mut cpu_mask = [0u64; 16];
+        let cpu_mask_address = cpu_mask.as_mut_ptr() as u64;
+        let cpu_mask_size = std::mem::size_of_val(&cpu_mask) as u64;
+        let high = 1u64 << 32;
+        let enosys = Expected::Errno(libc::ENOSYS);
+        let eperm = Expected::Errno(libc::EPERM);
+
+        let nofile = libc::RLIMIT_NOFILE as u64;
+        let prlimit = |pid: u64| {
+            raw(
+                libc::SYS_prlimit64,
+                [pid, nofile, 0, old_limit_address, 0, 0],
+            )
+        };
+        let getaffinity = |pid: u64| {
+            raw(
+                libc::SYS_sched_getaffinity,
+                [pid, cpu_mask_size, cpu_mask_address, 0, 0, 0],
+            )
+        };
+        let getscheduler = |pid: u64| raw(libc::SYS_sched_getscheduler, [pid, 0, 0, 0, 0, 0]);
+        let setpriority = |which: u64, who: u64, nice: u64| {
+            raw(libc::SYS_setpriority, [which, who, nice, 0, 0, 0])
+        };
+        let getpriority =
+            |which: u64, who: u64| raw(libc::SYS_getpriority, [which, who, 0, 0, 0, 0]);
+        let ioprio_get = |which: u64, who: u64| raw(libc::SYS_ioprio_get, [which, who, 0, 0, 0, 0]);
+        let process = libc::PRIO_PROCESS as u64;
+        let pgrp = libc::PRIO_PGRP as u64;
+        let user = libc::PRIO_USER as u64;
+
+        let probes = vec![
+            probe("prlimit64(0)", prlimit(0), Expected::Success),
+            probe("prlimit64(1 << 32)", prlimit(high), Expected::Success),
+            probe("prlimit64(parent)", prlimit(parent), enosys),
+            probe(
+                "prlimit64(parent | 1 << 32)",
+                prlimit(parent | high),
+                enosys,
+            ),
+            probe("sched_getaffinity(0)", getaffinity(0), Expected::Success),
+            probe("sched_getaffinity(parent)", getaffinity(parent), enosys),
+            probe("sched_getscheduler(0)", getscheduler(0), Expected::Success),
+            probe("sched_getscheduler(parent)", getscheduler(parent), enosys),
+            probe(
+                "setpriority(PRIO_PROCESS, 0)",
+                setpriority(process, 0, own_nice),
+                Expected::Success,
+            ),
+            probe(
+                "setpriority(PRIO_PROCESS | 1 << 32, 0)",
+                setpriority(process | high, 0, own_nice),
+                Expected::Success,
+            ),
+            probe(
+                "setpriority(PRIO_PROCESS, parent)",
+                setpriority(process, parent, parent_nice),
+                enosys,
+            ),
+            probe(
+                "setpriority(PRIO_USER, unused uid)",
+                setpriority(user, UNUSED_UID, own_nice),
+                eperm,
+            ),
+            probe(
+                "getpriority(PRIO_PROCESS, 0)",
+                getpriority(process, 0),
+                Expected::Success,
+            ),
+            probe(
+                "getpriority(PRIO_PROCESS, parent)",
+                getpriority(process, parent),
+                enosys,
+            ),
+            probe("getpriority(PRIO_PGRP, 0)", getpriority(pgrp, 0), eperm),
+            probe("getpriority(PRIO_USER, 0)", getpriority(user, 0), eperm),
+            probe(
+                "ioprio_get(IOPRIO_WHO_PROCESS, 0)",
+                ioprio_get(1, 0),
+                Expected::Success,
+            ),
+            probe(
+                "ioprio_get(IOPRIO_WHO_PROCESS, parent)",
+                ioprio_get(1, parent),
+                enosys,
+            ),
+            probe("ioprio_get(IOPRIO_WHO_PGRP, 0)", ioprio_get(2, 0), eperm),
+            probe("ioprio_get(IOPRIO_WHO_USER, 0)", ioprio_get(3, 0), eperm),
+        ];
         assert_filtered(&probes);
     }
 

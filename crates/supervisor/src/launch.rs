@@ -27,7 +27,16 @@ pub struct Config {
     pub clean_env: bool,
     /// Run without Landlock when the kernel cannot enforce it, instead of refusing to start.
     pub best_effort: bool,
+    /// Kill the sandbox after this long.
+    pub timeout: Option<std::time::Duration>,
+    /// Processes the sandbox may have alive at once; further ones are killed at creation.
+    pub max_processes: Option<usize>,
+    /// `RLIMIT_DATA` of every sandboxed process, in bytes.
+    pub memory: Option<u64>,
 }
+
+/// Exit status when `--timeout` expired (as with timeout(1)).
+pub const EXIT_TIMED_OUT: i32 = 124;
 
 /// Exit status for "command not found".
 pub const EXIT_NOT_FOUND: i32 = 127;
@@ -121,12 +130,17 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         members: Members::default(),
         reporter: Reporter::new(config.quiet, config.log),
         terminal,
+        max_processes: config.max_processes,
+        timed_out: std::sync::atomic::AtomicBool::new(false),
     });
     context.members.insert(main);
 
     // Threads inherit the mask: only the forwarding thread receives these signals.
     process::mask_signals(signals::FORWARDED, true).map_err(step("blocking forwarded signals"))?;
     start_threads(&context, listener, main, own_session)?;
+    if let Some(timeout) = config.timeout {
+        start_timer(&context, timeout)?;
+    }
     process::write_fd(go_write.as_fd(), b"g").map_err(step("starting the sandboxed command"))?;
     drop(go_write);
 
@@ -137,7 +151,25 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         let code = if error.raw_os_error() == Some(libc::ENOENT) { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE };
         return Err(SetupError::Exec { command, source: error, code });
     }
+    if context.timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(EXIT_TIMED_OUT);
+    }
     Ok(ending.code())
+}
+
+/// Kills the sandbox when `timeout` expires.
+fn start_timer(context: &Arc<Context>, timeout: std::time::Duration) -> Result<(), SetupError> {
+    let context = Arc::clone(context);
+    std::thread::Builder::new()
+        .name("cordon-timeout".into())
+        .spawn(move || {
+            std::thread::sleep(timeout);
+            context.timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            eprintln!("cordon: timed out after {:.1} s; killing the sandbox", timeout.as_secs_f64());
+            context.kill_sandbox();
+        })
+        .map_err(step("starting the timeout thread"))?;
+    Ok(())
 }
 
 fn start_threads(context: &Arc<Context>, listener: OwnedFd, main: libc::pid_t, own_session: bool) -> Result<(), SetupError> {
@@ -200,6 +232,13 @@ fn child(
     let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     if close_inherited_fds(&config.keep_fds).is_err() {
         process::exit_now(125);
+    }
+    if let Some(bytes) = config.memory {
+        // Both limits: a process may lower its hard limit but, without CAP_SYS_RESOURCE, never
+        // raise it again. RLIMIT_AS would break runtimes that reserve address space.
+        if process::set_rlimit(libc::RLIMIT_DATA, bytes, bytes).is_err() {
+            process::exit_now(125);
+        }
     }
     // Landlock before seccomp: the filter would otherwise have to allow the Landlock calls.
     // restrict_self also sets PR_SET_NO_NEW_PRIVS, which the filter needs anyway.

@@ -29,6 +29,7 @@ impl Ending {
 /// Serves ptrace stops until every tracee is gone; returns how `main` ended.
 pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
     let mut ending = None;
+    let mut processes = Processes::new(main);
     loop {
         let status = match process::wait_any() {
             Ok(status) => status,
@@ -38,6 +39,7 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
         let (pid, raw) = (status.pid, status.status);
         if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
             context.members.remove(pid);
+            processes.leaders.remove(&pid);
             if pid == main {
                 ending = Some(if libc::WIFEXITED(raw) { Ending::Exited(libc::WEXITSTATUS(raw)) } else { Ending::Signaled(libc::WTERMSIG(raw)) });
                 // The sandbox ends with COMMAND: remaining descendants are killed.
@@ -55,18 +57,35 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
         if ending.is_some() {
             let _ = process::kill(pid, libc::SIGKILL);
         }
-        handle_stop(context, pid, raw);
+        handle_stop(context, &mut processes, pid, raw);
     }
     ending.ok_or_else(|| io::Error::other("the sandboxed command was never reported as exited"))
 }
 
-fn handle_stop(context: &Context, pid: libc::pid_t, raw: i32) {
+/// The thread-group leaders alive in the sandbox, for `--max-processes`.
+struct Processes {
+    leaders: std::collections::HashSet<libc::pid_t>,
+    /// Whether the limit message was printed (once per run).
+    reported: bool,
+}
+
+impl Processes {
+    fn new(main: libc::pid_t) -> Processes {
+        Processes { leaders: std::collections::HashSet::from([main]), reported: false }
+    }
+}
+
+fn handle_stop(context: &Context, processes: &mut Processes, pid: libc::pid_t, raw: i32) {
     let signal = libc::WSTOPSIG(raw);
     let event = raw >> 16;
     let result = match event {
         libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
             match ptrace::event_message(pid) {
-                Ok(child) => context.members.insert(child as libc::pid_t),
+                Ok(child) => {
+                    let child = child as libc::pid_t;
+                    context.members.insert(child);
+                    account_new_task(context, processes, child, event);
+                }
                 Err(error) => tracing::warn!(pid, %error, "could not read the new process id"),
             }
             ptrace::cont(pid, 0)
@@ -98,6 +117,33 @@ fn handle_stop(context: &Context, pid: libc::pid_t, raw: i32) {
 }
 
 const PTRACE_EVENT_STOP: i32 = 128;
+
+/// Counts a new task against `--max-processes` and kills it, before it runs, when it is a
+/// process beyond the limit. Threads do not count.
+fn account_new_task(context: &Context, processes: &mut Processes, child: libc::pid_t, event: i32) {
+    let Some(limit) = context.max_processes else { return };
+    // fork and vfork always create a process; clone creates a thread unless the new task
+    // leads its own thread group.
+    let is_process = event != libc::PTRACE_EVENT_CLONE || is_thread_group_leader(child);
+    if !is_process {
+        return;
+    }
+    if processes.leaders.len() < limit {
+        processes.leaders.insert(child);
+        return;
+    }
+    if !processes.reported {
+        eprintln!("cordon: process limit of {limit} reached; new processes are killed");
+        processes.reported = true;
+    }
+    let _ = process::kill(child, libc::SIGKILL);
+}
+
+fn is_thread_group_leader(tid: libc::pid_t) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else { return true };
+    let tgid = status.lines().find_map(|line| line.strip_prefix("Tgid:")).and_then(|v| v.trim().parse::<libc::pid_t>().ok());
+    tgid.is_none_or(|tgid| tgid == tid)
+}
 
 fn is_group_stop_signal(signal: i32) -> bool {
     matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)

@@ -97,3 +97,21 @@ pub fn landlock_abi() -> io::Result<i32> {
     })?;
     Ok(abi as i32)
 }
+
+/// `openat2` with a resolve mask: the kernel walks `path` below `dir` itself.
+pub fn openat2(dir: BorrowedFd<'_>, path: &CStr, flags: u64, resolve: u64) -> io::Result<OwnedFd> {
+    // struct open_how of linux/openat2.h (libc's copy cannot be built outside libc).
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow { flags, mode: 0, resolve };
+    // SAFETY: path is NUL-terminated; the kernel reads one open_how of the given size.
+    let fd = check(unsafe {
+        libc::syscall(libc::SYS_openat2, dir.as_raw_fd(), path.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+    })?;
+    // SAFETY: the kernel just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}

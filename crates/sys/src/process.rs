@@ -224,3 +224,11 @@ pub fn wait_signal(signals: &[i32]) -> io::Result<ReceivedSignal> {
         }
     }
 }
+
+/// Sets a resource limit of the calling process.
+pub fn set_rlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> io::Result<()> {
+    let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+    // SAFETY: the kernel reads one rlimit from the struct we own.
+    check_int(unsafe { libc::setrlimit(resource, &limit) })?;
+    Ok(())
+}
