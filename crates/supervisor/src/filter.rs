@@ -1278,8 +1278,9 @@ mod tests {
             }
             checked_rows += 1;
         }
-        // clone, unshare, ioctl, personality, ten pid-first calls and four priority calls.
-        assert_eq!(checked_rows, 18);
+        // clone, unshare, ioctl, personality, seccomp, ten pid-first calls and four priority
+        // calls.
+        assert_eq!(checked_rows, 19);
     }
 
     /// Cases written out by hand, so that a wrong rule in the table fails here even when the
@@ -1296,6 +1297,10 @@ mod tests {
         let eperm = errno_return(libc::EPERM);
         let cases: &[(&str, i64, [u64; 2], u32)] = &[
             ("ioctl TIOCSTI", libc::SYS_ioctl, [0, tiocsti], eperm),
+            ("seccomp with a listener", libc::SYS_seccomp, [1, 1 << 3], eperm),
+            ("seccomp with a listener | 1 << 32", libc::SYS_seccomp, [1, (1 << 3) | high], eperm),
+            ("seccomp without a listener", libc::SYS_seccomp, [1, 0], allow),
+            ("seccomp TSYNC", libc::SYS_seccomp, [1, 1], allow),
             (
                 "ioctl TIOCSTI | 1 << 32",
                 libc::SYS_ioctl,

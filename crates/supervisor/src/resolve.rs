@@ -20,6 +20,7 @@ use crate::caller::Caller;
 use crate::members::Members;
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 const PROC_ROOT_INO: u64 = 1;
 /// The kernel's limit on symlinks followed in one lookup (`MAXSYMLINKS`).
 const MAX_SYMLINKS: u32 = 40;
@@ -59,6 +60,9 @@ enum ProcState {
 
 struct Dir {
     fd: OwnedFd,
+    /// Whether the walk reached this directory in one `openat2` step, so the entry below it
+    /// on the stack is an ancestor but not necessarily its parent.
+    detached: bool,
     /// Length of the canonical path of this directory inside `Walk::path`.
     path_len: usize,
     proc: ProcState,
@@ -120,7 +124,7 @@ impl<'a> Walk<'a> {
             caller,
             policy,
             members,
-            stack: vec![Dir { fd: root, path_len: 1, proc: ProcState::Outside, dev }],
+            stack: vec![Dir { fd: root, detached: false, path_len: 1, proc: ProcState::Outside, dev }],
             path: b"/".to_vec(),
             floor: 0,
             symlinks: 0,
@@ -158,6 +162,9 @@ impl<'a> Walk<'a> {
             return Err(Failure::Errno(libc::ENOTDIR));
         }
         let hint = fs::readlinkat(proc_dir, &link)?;
+        if self.walk_fast(&hint, &stat)? {
+            return Ok(());
+        }
         if !self.walk_canonical(&hint, &stat)? {
             if hint.ends_with(b" (deleted)") {
                 // NOTE: the kernel would still resolve ".." inside a deleted directory;
@@ -181,9 +188,75 @@ impl<'a> Walk<'a> {
         Ok(top.st_dev == stat.st_dev && top.st_ino == stat.st_ino)
     }
 
+    /// Like [`Walk::walk_canonical`], in one `openat2` step when [`Walk::enter_fast`] allows it.
+    fn walk_fast(&mut self, hint: &[u8], stat: &libc::stat) -> Result<bool> {
+        if hint.first() != Some(&b'/') {
+            return Ok(false);
+        }
+        self.stack.truncate(1);
+        self.path.truncate(1);
+        let components: Vec<&[u8]> = hint.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+        if !matches!(self.enter_fast(&components), Ok(true)) {
+            return Ok(false);
+        }
+        let top = fs::fstat(self.top())?;
+        Ok(top.st_dev == stat.st_dev && top.st_ino == stat.st_ino)
+    }
+
+    /// Enters the directories `components` below the top in a single `openat2` with
+    /// `RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH`, which gives the
+    /// same object as the component walk when no component is a symlink, `.` or `..`.
+    /// Returns `Ok(false)` when the walk must take the slow path instead: a symlink on the
+    /// way, procfs or devpts (whose names depend on the opener or on membership), hide rules
+    /// on a prefix, or resolve flags. Errors that the component walk would return the same
+    /// way (`ENOENT`, `ENOTDIR`, `EACCES`) are returned directly.
+    fn enter_fast(&mut self, components: &[&[u8]]) -> Result<bool> {
+        if components.is_empty() {
+            return Ok(true);
+        }
+        if self.options.resolve != 0 || self.top_state() != ProcState::Outside {
+            return Ok(false);
+        }
+        let at_root = self.stack.len() == 1;
+        if at_root && components[0] == b"proc" {
+            return Ok(false);
+        }
+        let mut path = self.path.clone();
+        for component in components {
+            if *component == b"." || *component == b".." || component.len() > NAME_MAX {
+                return Ok(false);
+            }
+            if path.last() != Some(&b'/') {
+                path.push(b'/');
+            }
+            path.extend_from_slice(component);
+            if self.policy.has_hide_rules() && self.policy.hidden(&path).is_some() {
+                return Ok(false);
+            }
+        }
+        let relative = to_cstring(&components.join(&b'/'))?;
+        let flags = (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+        let fd = match fs::openat2(self.top(), &relative, flags, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH) {
+            Ok(fd) => fd,
+            Err(error) => {
+                return match error.raw_os_error() {
+                    Some(errno @ (libc::ENOENT | libc::ENOTDIR | libc::EACCES)) => Err(Failure::Errno(errno)),
+                    _ => Ok(false),
+                }
+            }
+        };
+        if matches!(fs::fs_type(fd.as_fd())?, PROC_SUPER_MAGIC | DEVPTS_SUPER_MAGIC) {
+            return Ok(false);
+        }
+        let dev = self.stack.last().map(|dir| dir.dev).unwrap_or(0);
+        self.path = path;
+        self.stack.push(Dir { fd, detached: true, path_len: self.path.len(), proc: ProcState::Outside, dev });
+        Ok(true)
+    }
+
     /// Walks the directories of an absolute `path` from the caller's root, entering no
-    /// symlink. Returns `false` when any component is missing, hidden, not a directory or a
-    /// symlink.
+    /// symlink. Returns `false` when any component is missing, not a directory or a symlink,
+    /// and the hide failure when a component is hidden.
     fn walk_plain(&mut self, path: &[u8]) -> Result<bool> {
         if path.first() != Some(&b'/') {
             return Ok(false);
@@ -196,6 +269,8 @@ impl<'a> Walk<'a> {
             }
             match self.enter_directory(component, false) {
                 Ok(true) => {}
+                // Hidden stays hidden whichever way the walk was reached.
+                Err(hidden @ Failure::Hidden { .. }) => return Err(hidden),
                 Ok(false) | Err(_) => return Ok(false),
             }
         }
@@ -230,6 +305,12 @@ impl<'a> Walk<'a> {
         push_components(&mut pending, path);
         if pending.is_empty() {
             return Ok(Target::Directory);
+        }
+        if !trailing_slash && pending.len() >= 2 {
+            let directories: Vec<&[u8]> = pending[1..].iter().rev().map(Vec::as_slice).collect();
+            if self.enter_fast(&directories)? {
+                pending.truncate(1);
+            }
         }
         while let Some(component) = pending.pop() {
             let last = pending.is_empty();
@@ -297,9 +378,27 @@ impl<'a> Walk<'a> {
             // ".." at the root (or at the IN_ROOT floor) stays there, as in the kernel.
             return Ok(());
         }
+        if self.stack.last().is_some_and(|dir| dir.detached) {
+            self.attach_top()?;
+        }
         self.stack.pop();
         let path_len = self.stack.last().map(|dir| dir.path_len).unwrap_or(1);
         self.path.truncate(path_len);
+        Ok(())
+    }
+
+    /// Replaces a detached top with the full component walk to it, so that `..` pops to its
+    /// real parent; the walk must reach the same directory, else the tree changed meanwhile.
+    fn attach_top(&mut self) -> Result<()> {
+        let before = fs::fstat(self.top())?;
+        let path = self.path.clone();
+        if !self.walk_plain(&path)? {
+            return Err(Failure::Raced);
+        }
+        let after = fs::fstat(self.top())?;
+        if before.st_dev != after.st_dev || before.st_ino != after.st_ino {
+            return Err(Failure::Raced);
+        }
         Ok(())
     }
 
@@ -412,7 +511,7 @@ impl<'a> Walk<'a> {
         // A procfs root is recognised lazily (`at_proc_root`) when a pid-like name follows.
         let proc = proc.unwrap_or(ProcState::Outside);
         self.path = self.child_path(name);
-        self.stack.push(Dir { fd, path_len: self.path.len(), proc, dev });
+        self.stack.push(Dir { fd, detached: false, path_len: self.path.len(), proc, dev });
         Ok(true)
     }
 
