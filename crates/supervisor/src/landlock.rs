@@ -179,6 +179,70 @@ fn nearest_existing(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cordon_policy::{Action, PolicyBuilder, Variables};
+    use cordon_sys::process;
+
+    /// Builds a policy that allows writing below `allowed` only.
+    fn policy_allowing(allowed: &Path) -> Policy {
+        let mut builder = PolicyBuilder::new(Variables::from_process());
+        builder.load_builtin("default").expect("built-in profile");
+        let pattern = format!("{}/**", allowed.display());
+        builder.add_rule(Action::Allow, Category::Write, &pattern, "--allow-write").expect("write rule");
+        builder.add_rule(Action::Allow, Category::Create, &pattern, "--allow-create").expect("create rule");
+        builder.build().expect("policy")
+    }
+
+    /// Runs `body` in a forked child restricted with the supervisor's ruleset and returns its
+    /// exit code: Landlock cannot be undone, so the test process itself stays unrestricted.
+    fn in_restricted_child(policy: &Policy, body: impl FnOnce() -> i32) -> i32 {
+        let rulesets = build(policy, false).expect("Landlock rulesets");
+        // SAFETY: the child only restricts itself, runs `body` (file operations) and exits.
+        match unsafe { process::fork() }.expect("fork") {
+            process::Forked::Child => {
+                let code = match restrict_supervisor(rulesets.supervisor.expect("ruleset")) {
+                    Ok(()) => body(),
+                    Err(_) => 100,
+                };
+                process::exit_now(code)
+            }
+            process::Forked::Parent { pid } => {
+                let mut status = 0;
+                // SAFETY: waitpid writes one int through the pointer we own.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                libc::WEXITSTATUS(status)
+            }
+        }
+    }
+
+    /// The supervisor's bound alone, without any check of the supervisor's, refuses a write
+    /// that the policy denies: the kernel answers EACCES.
+    #[test]
+    fn kernel_refuses_write_outside_bound() {
+        let base = std::env::temp_dir().join(format!("cordon-landlock-{}", std::process::id()));
+        let (allowed, denied) = (base.join("allowed"), base.join("denied"));
+        std::fs::create_dir_all(&allowed).unwrap();
+        std::fs::create_dir_all(&denied).unwrap();
+        std::fs::write(denied.join("file"), b"original").unwrap();
+        let policy = policy_allowing(&allowed);
+
+        let code = in_restricted_child(&policy, || {
+            let denied_write = std::fs::write(denied.join("file"), b"changed");
+            let denied_unlink = std::fs::remove_file(denied.join("file"));
+            let allowed_write = std::fs::write(allowed.join("new"), b"ok");
+            match (denied_write, denied_unlink, allowed_write) {
+                (Err(w), Err(u), Ok(())) if w.raw_os_error() == Some(libc::EACCES) && u.raw_os_error() == Some(libc::EACCES) => 0,
+                (Ok(()), _, _) => 1,
+                (_, Ok(()), _) => 2,
+                (_, _, Err(_)) => 3,
+                _ => 4,
+            }
+        });
+
+        let contents = std::fs::read(denied.join("file")).unwrap_or_default();
+        std::fs::remove_dir_all(&base).unwrap();
+        assert_eq!(code, 0, "1: denied write allowed, 2: denied unlink allowed, 3: allowed write refused, 4: wrong errno");
+        assert_eq!(contents, b"original");
+    }
 
     #[test]
     fn nearest_existing_walks_up() {

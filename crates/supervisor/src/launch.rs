@@ -122,6 +122,10 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
 
     let listener = take_listener(main, &ready_read)?;
     ptrace::seize(main, ptrace::OPTIONS).map_err(SetupError::Ptrace)?;
+    // Only now, because pidfd_getfd above needs the child (forked from this process) to be
+    // dumpable. A non-dumpable supervisor keeps same-user processes from reading its memory
+    // and its procfs entries; the sandbox itself is dumpable again after exec.
+    process::prctl(libc::PR_SET_DUMPABLE, 0).map_err(step("PR_SET_DUMPABLE"))?;
     if let Err(error) = notify::set_sync_wake_up(listener.as_fd()) {
         tracing::debug!(%error, "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP unavailable");
     }
