@@ -67,6 +67,24 @@ struct RunArgs {
     /// Allow creating files matching PATTERN and log each creation.
     #[arg(long, value_name = "PATTERN")]
     audit_create: Vec<String>,
+    /// Allow executing files matching PATTERN (the default allows every file).
+    #[arg(long, value_name = "PATTERN")]
+    allow_exec: Vec<String>,
+    /// Deny executing files, or running scripts whose interpreter, match PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_exec: Vec<String>,
+    /// Allow executing files matching PATTERN and log each execution.
+    #[arg(long, value_name = "PATTERN")]
+    audit_exec: Vec<String>,
+    /// Allow changing into directories matching PATTERN (the default allows every directory).
+    #[arg(long, value_name = "PATTERN")]
+    allow_chdir: Vec<String>,
+    /// Deny changing into directories matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_chdir: Vec<String>,
+    /// Allow changing into directories matching PATTERN and log each change.
+    #[arg(long, value_name = "PATTERN")]
+    audit_chdir: Vec<String>,
     /// Make paths matching PATTERN, and everything below them, look nonexistent (ENOENT).
     #[arg(long, value_name = "PATTERN")]
     hide: Vec<String>,
@@ -120,6 +138,12 @@ const RULE_OPTIONS: &[(&str, &str, Action, Category)] = &[
     ("allow_create", "--allow-create", Action::Allow, Category::Create),
     ("deny_create", "--deny-create", Action::Deny, Category::Create),
     ("audit_create", "--audit-create", Action::Audit, Category::Create),
+    ("allow_exec", "--allow-exec", Action::Allow, Category::Exec),
+    ("deny_exec", "--deny-exec", Action::Deny, Category::Exec),
+    ("audit_exec", "--audit-exec", Action::Audit, Category::Exec),
+    ("allow_chdir", "--allow-chdir", Action::Allow, Category::Chdir),
+    ("deny_chdir", "--deny-chdir", Action::Deny, Category::Chdir),
+    ("audit_chdir", "--audit-chdir", Action::Audit, Category::Chdir),
 ];
 
 fn main() -> ExitCode {

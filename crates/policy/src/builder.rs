@@ -50,7 +50,8 @@ struct Including {
 }
 
 impl PolicyBuilder {
-    /// Starts a policy with the built-in defaults (`read` allowed, everything else denied)
+    /// Starts a policy with the built-in defaults (read, stat, exec and chdir allowed,
+    /// everything else denied)
     /// and no rules. Patterns are expanded with `vars`.
     pub fn new(vars: Variables) -> Self {
         PolicyBuilder {

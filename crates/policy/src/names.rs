@@ -56,10 +56,11 @@ impl Category {
         self as usize
     }
 
-    /// Returns the built-in default action: reading is allowed, everything else is denied.
+    /// Returns the built-in default action: observing and running (read, stat, exec,
+    /// chdir) are allowed, every change to the file system is denied.
     pub(crate) fn builtin_default(self) -> Action {
         match self {
-            Category::Read => Action::Allow,
+            Category::Read | Category::Stat | Category::Exec | Category::Chdir => Action::Allow,
             _ => Action::Deny,
         }
     }

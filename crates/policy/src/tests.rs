@@ -99,10 +99,11 @@ fn policy_is_send_and_sync() {
 #[test]
 fn builtin_defaults_without_rules() {
     let policy = PolicyBuilder::new(vars()).build().unwrap();
-    assert_eq!(policy.default_action(Category::Read), Action::Allow);
-    for category in &Category::ALL[1..] {
-        assert_eq!(policy.default_action(*category), Action::Deny, "{category}");
-        assert!(!policy.has_rules(*category));
+    let allowed = [Category::Read, Category::Stat, Category::Exec, Category::Chdir];
+    for category in Category::ALL {
+        let expected = if allowed.contains(&category) { Action::Allow } else { Action::Deny };
+        assert_eq!(policy.default_action(category), expected, "{category}");
+        assert!(!policy.has_rules(category));
     }
     let decision = policy.decide(Category::Write, b"/tmp/x");
     assert_eq!(decision.action, Action::Deny);

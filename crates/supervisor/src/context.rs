@@ -22,6 +22,8 @@ pub struct Context {
     pub max_processes: Option<usize>,
     /// Set when `--timeout` expired and the sandbox was killed.
     pub timed_out: std::sync::atomic::AtomicBool,
+    /// Processes killed because an exec or chdir did not match what was checked.
+    pub post_validation_kills: std::sync::atomic::AtomicUsize,
 }
 
 impl Context {

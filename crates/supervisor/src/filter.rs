@@ -22,6 +22,10 @@ pub enum Verdict {
     Notify,
     /// Fails the call with this errno without running it (`SECCOMP_RET_ERRNO`).
     Errno(i32),
+    /// Stops the caller for the tracer thread (`SECCOMP_RET_TRACE`), which checks calls the
+    /// supervisor cannot perform itself (exec, chdir). Without a tracer the call fails with
+    /// `ENOSYS`.
+    Trace,
     /// Decides by the low 32 bits of arguments, see [`ArgRule`].
     ArgCheck(ArgRule),
 }
@@ -34,6 +38,7 @@ impl Verdict {
             Verdict::Allow => Action::Allow,
             Verdict::Notify => Action::Notify,
             Verdict::Errno(errno) => Action::Errno(errno),
+            Verdict::Trace => Action::Trace,
         }
     }
 }
@@ -48,6 +53,8 @@ pub enum Action {
     Notify,
     /// Fails the call with this errno (`SECCOMP_RET_ERRNO`).
     Errno(i32),
+    /// Stops the caller for the tracer (`SECCOMP_RET_TRACE`).
+    Trace,
 }
 
 /// A decision by arguments: the first test whose condition matches gives the action, and
@@ -414,7 +421,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(56, "clone", CLONE_CHECK), // rejects CLONE_UNTRACED and namespace flags
     row(57, "fork", ALLOW),
     row(58, "vfork", ALLOW),
-    row(59, "execve", ALLOW), // TODO: trace once the tracer checks exec
+    row(59, "execve", Verdict::Trace), // checked by the tracer: the supervisor cannot exec for it
     row(60, "exit", ALLOW),
     row(61, "wait4", ALLOW),
     row(62, "kill", ALLOW),
@@ -435,8 +442,8 @@ pub static SYSCALLS: &[Syscall] = &[
     row(77, "ftruncate", ALLOW),
     row(78, "getdents", ALLOW),
     row(79, "getcwd", ALLOW),
-    row(80, "chdir", ALLOW),
-    row(81, "fchdir", ALLOW),
+    row(80, "chdir", Verdict::Trace), // checked by the tracer: the supervisor cannot chdir for it
+    row(81, "fchdir", Verdict::Trace), // checked by the tracer, like chdir
     row(82, "rename", ALLOW),
     row(83, "mkdir", ALLOW),
     row(84, "rmdir", ALLOW),
@@ -677,7 +684,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(319, "memfd_create", ALLOW),
     row(320, "kexec_file_load", EPERM), // replaces the running kernel
     row(321, "bpf", EPERM), // loads programs into the kernel that observe other processes
-    row(322, "execveat", ALLOW), // TODO: trace once the tracer checks exec
+    row(322, "execveat", Verdict::Trace), // checked by the tracer, like execve
     row(323, "userfaultfd", EPERM), // pauses kernel reads of sandbox memory, which widens races
     row(324, "membarrier", ALLOW),
     row(325, "mlock2", ALLOW),
@@ -824,8 +831,13 @@ fn assemble(ranges: &[VerdictRange]) -> Result<Vec<sock_filter>, FilterError> {
         stmt(bpf::LD_W_ABS, bpf::DATA_ARCH_OFFSET),
         jump(bpf::JEQ_K, bpf::AUDIT_ARCH_X86_64, 1, 0),
         stmt(bpf::RET_K, enosys),
-        // x32 calls report AUDIT_ARCH_X86_64 but number the calls differently.
+        // The tracer refuses a call by changing its number to -1, which the kernel skips
+        // without touching the return value the tracer set. The kernel runs the filter again
+        // on the changed number, so -1 must be allowed, or it would get ENOSYS below.
         stmt(bpf::LD_W_ABS, bpf::DATA_NR_OFFSET),
+        jump(bpf::JEQ_K, u32::MAX, 0, 1),
+        stmt(bpf::RET_K, bpf::SECCOMP_RET_ALLOW),
+        // x32 calls report AUDIT_ARCH_X86_64 but number the calls differently.
         jump(bpf::JGE_K, bpf::X32_SYSCALL_BIT, 0, 1),
         stmt(bpf::RET_K, enosys),
     ];
@@ -896,6 +908,7 @@ fn action_return(action: Action) -> u32 {
         Action::Allow => bpf::SECCOMP_RET_ALLOW,
         Action::Notify => bpf::SECCOMP_RET_USER_NOTIF,
         Action::Errno(errno) => errno_return(errno),
+        Action::Trace => bpf::SECCOMP_RET_TRACE,
     }
 }
 
@@ -1965,7 +1978,8 @@ mod tests {
             let args = invalid_args(syscall.number);
             let expected = match syscall.verdict.action(&args) {
                 Action::Allow => continue,
-                Action::Notify => Expected::Errno(libc::ENOSYS),
+                // Without a listener or a tracer the kernel fails both with ENOSYS.
+                Action::Notify | Action::Trace => Expected::Errno(libc::ENOSYS),
                 Action::Errno(errno) => Expected::Errno(errno),
             };
             probes.push(probe(syscall.name, raw(syscall.number, args), expected));

@@ -136,6 +136,7 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         terminal,
         max_processes: config.max_processes,
         timed_out: std::sync::atomic::AtomicBool::new(false),
+        post_validation_kills: std::sync::atomic::AtomicUsize::new(0),
     });
     context.members.insert(main);
 

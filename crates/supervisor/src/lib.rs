@@ -2,6 +2,7 @@
 
 pub mod caller;
 pub mod context;
+pub mod exec;
 pub mod filter;
 pub mod landlock;
 pub mod launch;

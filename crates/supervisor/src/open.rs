@@ -395,7 +395,7 @@ fn decide(context: &Context, category: Category, path: &[u8]) -> (Action, String
 
 /// Checks every category in `needed`: the first denial ends the check with `EACCES`
 /// (reported once), audits are reported and allowed.
-fn judge(context: &Context, caller: &Caller, syscall: &'static str, needed: &[Category], path: &[u8]) -> Result<(), i32> {
+pub(crate) fn judge(context: &Context, caller: &Caller, syscall: &'static str, needed: &[Category], path: &[u8]) -> Result<(), i32> {
     for &category in needed {
         let (action, rule) = decide(context, category, path);
         match action {
@@ -415,10 +415,10 @@ fn judge(context: &Context, caller: &Caller, syscall: &'static str, needed: &[Ca
     Ok(())
 }
 
-fn hide_rule(context: &Context, path: &[u8]) -> String {
+pub(crate) fn hide_rule(context: &Context, path: &[u8]) -> String {
     context.policy.hidden(path).map(|origin| origin.to_string()).unwrap_or_default()
 }
 
-fn report(context: &Context, caller: &Caller, syscall: &'static str, category: Category, path: &[u8], outcome: Outcome, rule: String) {
+pub(crate) fn report(context: &Context, caller: &Caller, syscall: &'static str, category: Category, path: &[u8], outcome: Outcome, rule: String) {
     context.reporter.report(&Event { pid: caller.tgid, tid: caller.tid, syscall, category, path, outcome, rule });
 }

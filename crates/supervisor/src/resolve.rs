@@ -577,6 +577,25 @@ impl<'a> Walk<'a> {
         Ok(Step::Done(Target::Entry { name: c_name, stat }))
     }
 
+    /// Opens the caller's open file `fd` (`execveat` and `fchdir` act on one) and names it
+    /// like the object of a magic link.
+    pub fn fd_object(&mut self, fd: i32) -> Result<(OwnedFd, Vec<u8>, libc::stat)> {
+        if fd < 0 {
+            return Err(Failure::Errno(libc::EBADF));
+        }
+        let link = CString::new(format!("fd/{fd}")).map_err(|_| Failure::Errno(libc::EBADF))?;
+        let proc_dir = self.caller.proc_dir.as_fd();
+        let object = match fs::openat(proc_dir, &link, libc::O_PATH | libc::O_CLOEXEC, 0) {
+            Ok(object) => object,
+            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Err(Failure::Errno(libc::EBADF)),
+            Err(error) => return Err(error.into()),
+        };
+        let text = fs::readlinkat(proc_dir, &link)?;
+        let stat = fs::fstat(object.as_fd())?;
+        let path = self.name_object(&text, &stat)?;
+        Ok((object, path, stat))
+    }
+
     /// Opens a procfs magic link (`/proc/PID/cwd`, `fd/N`, `exe`, ...) of a member: the
     /// object it points to, as an `O_PATH` fd, and the kernel's text for it.
     fn magic_link(&mut self, name: &CString) -> Result<(OwnedFd, Vec<u8>, libc::stat)> {

@@ -7,7 +7,9 @@ use std::io;
 
 use cordon_sys::{process, ptrace};
 
+use crate::caller::Own;
 use crate::context::Context;
+use crate::exec;
 
 /// How the first sandboxed process ended.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +32,9 @@ impl Ending {
 pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
     let mut ending = None;
     let mut processes = Processes::new(main);
+    let mut pins = exec::Pins::default();
+    // The tracer resolves exec and chdir targets with the caller's credentials, like a worker.
+    let mut own = Own::capture()?;
     loop {
         let status = match process::wait_any() {
             Ok(status) => status,
@@ -40,6 +45,7 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
         if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
             context.members.remove(pid);
             processes.leaders.remove(&pid);
+            pins.forget(pid);
             if pid == main {
                 ending = Some(if libc::WIFEXITED(raw) { Ending::Exited(libc::WEXITSTATUS(raw)) } else { Ending::Signaled(libc::WTERMSIG(raw)) });
                 // The sandbox ends with COMMAND: remaining descendants are killed.
@@ -57,7 +63,8 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
         if ending.is_some() {
             let _ = process::kill(pid, libc::SIGKILL);
         }
-        handle_stop(context, &mut processes, pid, raw);
+        let mut state = TraceState { processes: &mut processes, pins: &mut pins, own: &mut own };
+        handle_stop(context, &mut state, pid, raw);
     }
     ending.ok_or_else(|| io::Error::other("the sandboxed command was never reported as exited"))
 }
@@ -75,9 +82,17 @@ impl Processes {
     }
 }
 
-fn handle_stop(context: &Context, processes: &mut Processes, pid: libc::pid_t, raw: i32) {
+/// The tracer's state across stops.
+struct TraceState<'a> {
+    processes: &'a mut Processes,
+    pins: &'a mut exec::Pins,
+    own: &'a mut Own,
+}
+
+fn handle_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t, raw: i32) {
     let signal = libc::WSTOPSIG(raw);
     let event = raw >> 16;
+    let processes = &mut *state.processes;
     let result = match event {
         libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
             match ptrace::event_message(pid) {
@@ -92,10 +107,18 @@ fn handle_stop(context: &Context, processes: &mut Processes, pid: libc::pid_t, r
         }
         libc::PTRACE_EVENT_EXEC => {
             // A non-leader thread that execs takes over the thread-group id; its old tid is gone.
-            if let Ok(former) = ptrace::event_message(pid) {
-                if former as libc::pid_t != pid {
-                    context.members.remove(former as libc::pid_t);
-                }
+            let former = ptrace::event_message(pid).map(|former| former as libc::pid_t).unwrap_or(pid);
+            if former != pid {
+                context.members.remove(former);
+            }
+            exec::validate_exec(context, state.pins, pid, former);
+            ptrace::cont(pid, 0)
+        }
+        libc::PTRACE_EVENT_SECCOMP => seccomp_stop(context, state, pid),
+        0 if signal == SYSCALL_STOP => {
+            match ptrace::syscall_info(pid) {
+                Ok(info) => exec::validate_chdir(context, state.pins, pid, &info),
+                Err(error) => tracing::warn!(pid, %error, "could not read a syscall exit"),
             }
             ptrace::cont(pid, 0)
         }
@@ -117,6 +140,25 @@ fn handle_stop(context: &Context, processes: &mut Processes, pid: libc::pid_t, r
 }
 
 const PTRACE_EVENT_STOP: i32 = 128;
+/// `WSTOPSIG` of a syscall stop with `PTRACE_O_TRACESYSGOOD`.
+const SYSCALL_STOP: i32 = libc::SIGTRAP | 0x80;
+
+/// Handles a `SECCOMP_RET_TRACE` stop. The call is identified by the syscall number in the
+/// registers, never by the filter's data value, which a program's own filter could forge.
+fn seccomp_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t) -> std::io::Result<()> {
+    let info = match ptrace::syscall_info(pid) {
+        Ok(info) if info.op == ptrace::SYSCALL_INFO_SECCOMP => info,
+        Ok(_) | Err(_) => {
+            tracing::warn!(pid, "could not read the syscall of a trace stop; killing the process");
+            let _ = process::kill(pid, libc::SIGKILL);
+            return Ok(());
+        }
+    };
+    match exec::check(context, state.own, state.pins, pid, &info) {
+        exec::Resume::ToExit => ptrace::resume_to_syscall(pid, 0),
+        exec::Resume::Continue | exec::Resume::Failed => ptrace::cont(pid, 0),
+    }
+}
 
 /// Counts a new task against `--max-processes` and kills it, before it runs, when it is a
 /// process beyond the limit. Threads do not count.
