@@ -39,7 +39,15 @@ pub struct Enforcement {
     pub abi: i32,
     pub scoped: bool,
     pub read_roots: Vec<PathBuf>,
+    pub exec_roots: Vec<PathBuf>,
     pub modify_roots: Vec<PathBuf>,
+}
+
+/// The trees of one ruleset, by group of rights.
+struct Trees<'a> {
+    read: &'a [PathBuf],
+    exec: &'a [PathBuf],
+    modify: &'a [PathBuf],
 }
 
 impl std::fmt::Display for Enforcement {
@@ -50,9 +58,10 @@ impl std::fmt::Display for Enforcement {
         let list = |roots: &[PathBuf]| roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
         write!(
             f,
-            "Landlock ABI {}: read and execute below [{}]; write, create, remove and rename below [{}]; signal and abstract-socket scoping {}",
+            "Landlock ABI {}: read below [{}]; execute below [{}]; write, create, remove and rename below [{}]; signal and abstract-socket scoping {}",
             self.abi,
             list(&self.read_roots),
+            list(&self.exec_roots),
             list(&self.modify_roots),
             if self.scoped { "on" } else { "off" }
         )
@@ -82,12 +91,14 @@ pub fn build(policy: &Policy, best_effort: bool) -> Result<Rulesets, LandlockErr
         return Err(LandlockError::TooOld(abi));
     }
     let read_roots = existing_roots(&roots(policy, &[Category::Read]));
+    let exec_roots = existing_roots(&roots(policy, &[Category::Exec]));
     let modify_roots = existing_roots(&roots(policy, &[Category::Write, Category::Create, Category::Delete, Category::Rename]));
-    let enforcement = Enforcement { abi, scoped, read_roots, modify_roots };
+    let enforcement = Enforcement { abi, scoped, read_roots, exec_roots, modify_roots };
     let mut supervisor_read = enforcement.read_roots.clone();
     supervisor_read.push(PathBuf::from("/proc"));
-    let supervisor = ruleset(abi, &supervisor_read, &enforcement.modify_roots, false)?;
-    let sandbox = ruleset(abi, &enforcement.read_roots, &enforcement.modify_roots, scoped)?;
+    let trees = |read| Trees { read, exec: &enforcement.exec_roots, modify: &enforcement.modify_roots };
+    let supervisor = ruleset(abi, trees(&supervisor_read), false)?;
+    let sandbox = ruleset(abi, trees(&enforcement.read_roots), scoped)?;
     Ok(Rulesets { supervisor: Some(supervisor), sandbox: Some(sandbox), enforcement })
 }
 
@@ -101,7 +112,7 @@ pub fn restrict_supervisor(ruleset: RulesetCreated) -> Result<(), LandlockError>
 }
 
 fn not_enforced() -> Enforcement {
-    Enforcement { abi: 0, scoped: false, read_roots: Vec::new(), modify_roots: Vec::new() }
+    Enforcement { abi: 0, scoped: false, read_roots: Vec::new(), exec_roots: Vec::new(), modify_roots: Vec::new() }
 }
 
 fn abi_of(version: i32) -> ABI {
@@ -116,8 +127,9 @@ fn abi_of(version: i32) -> ABI {
     }
 }
 
+/// Reading files and listing directories; executing is granted separately.
 fn read_rights(abi: ABI) -> BitFlags<AccessFs> {
-    AccessFs::from_read(abi)
+    AccessFs::from_read(abi) & !AccessFs::Execute
 }
 
 /// Every right that changes the file system: writing and truncating files, device ioctls,
@@ -126,14 +138,15 @@ fn modify_rights(abi: ABI) -> BitFlags<AccessFs> {
     AccessFs::from_all(abi) & !AccessFs::from_read(abi)
 }
 
-fn ruleset(version: i32, read: &[PathBuf], modify: &[PathBuf], scoped: bool) -> Result<RulesetCreated, LandlockError> {
+fn ruleset(version: i32, trees: Trees<'_>, scoped: bool) -> Result<RulesetCreated, LandlockError> {
     let abi = abi_of(version);
     let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::HardRequirement).handle_access(AccessFs::from_all(abi))?;
     if scoped {
         ruleset = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?;
     }
     let mut created = ruleset.create()?;
-    for (roots, rights) in [(read, read_rights(abi)), (modify, modify_rights(abi))] {
+    let exec_rights = BitFlags::from(AccessFs::Execute);
+    for (roots, rights) in [(trees.read, read_rights(abi)), (trees.exec, exec_rights), (trees.modify, modify_rights(abi))] {
         for root in roots {
             let Ok(fd) = PathFd::new(root) else { continue };
             let rights = if root.is_dir() { rights } else { rights & file_rights(abi) };
