@@ -31,6 +31,8 @@ pub struct Policy {
 #[derive(Debug)]
 struct CategoryRules {
     default: Action,
+    /// Literal roots of the deny and kill rules' globs, with the rule's origin index.
+    denied_roots: Vec<(String, usize)>,
     /// Literal roots of the allow and audit rules' globs, for the Landlock bound.
     allowed_roots: Vec<String>,
     /// Action and origin index of each rule, in rule order.
@@ -106,7 +108,14 @@ impl Policy {
                 .flat_map(|(_, compiled)| compiled.globs.iter())
                 .filter_map(|glob| crate::pattern::literal_root(glob.glob()))
                 .collect();
+            let denied_roots = category_rules
+                .iter()
+                .filter(|(action, _)| matches!(action, Action::Deny | Action::Kill))
+                .flat_map(|(_, compiled)| compiled.globs.iter().map(move |glob| (glob, compiled.origin)))
+                .filter_map(|(glob, origin)| Some((crate::pattern::literal_root(glob.glob())?, origin)))
+                .collect();
             categories.push(CategoryRules {
+                denied_roots,
                 allowed_roots,
                 default: defaults[category.index()],
                 rules: category_rules
@@ -173,6 +182,15 @@ impl Policy {
             return vec!["/".to_owned()];
         }
         rules.allowed_roots.clone()
+    }
+
+    /// Returns the literal roots of the deny and kill rules of `category`, with their origins.
+    pub fn denied_roots(&self, category: Category) -> Vec<(String, &RuleOrigin)> {
+        self.categories[category.index()]
+            .denied_roots
+            .iter()
+            .map(|(root, origin)| (root.clone(), &self.origins[*origin]))
+            .collect()
     }
 
     /// Returns the action for accesses of `category` that no rule matches.

@@ -58,6 +58,8 @@ impl Pin {
 pub struct Pins {
     exec: HashMap<libc::pid_t, Pin>,
     chdir: HashMap<libc::pid_t, Pin>,
+    /// `mprotect` ranges (address, length) waiting for their syscall exit.
+    mappings: HashMap<libc::pid_t, Option<(u64, u64)>>,
 }
 
 impl Pins {
@@ -65,6 +67,7 @@ impl Pins {
     pub fn forget(&mut self, tid: libc::pid_t) {
         self.exec.remove(&tid);
         self.chdir.remove(&tid);
+        self.mappings.remove(&tid);
     }
 }
 
@@ -81,6 +84,17 @@ pub enum Resume {
 /// Checks an exec or chdir at its seccomp stop. Refusals are applied to the stopped thread
 /// here (`ptrace::fail_syscall`); the caller resumes the thread as `Resume` says.
 pub fn check(context: &Context, own: &mut Own, pins: &mut Pins, tid: libc::pid_t, info: &ptrace::SyscallInfo) -> Resume {
+    match info.nr as i64 {
+        libc::SYS_mmap => {
+            pins.mappings.insert(tid, None);
+            return Resume::ToExit;
+        }
+        libc::SYS_mprotect | libc::SYS_pkey_mprotect => {
+            pins.mappings.insert(tid, Some((info.args[0], info.args[1])));
+            return Resume::ToExit;
+        }
+        _ => {}
+    }
     let outcome = match info.nr as i64 {
         libc::SYS_execve => check_exec(context, own, tid, "execve", Start::Cwd, info.args[0], 0),
         libc::SYS_execveat => check_exec(context, own, tid, "execveat", start_of(info.args[0]), info.args[1], info.args[4]),
@@ -138,6 +152,90 @@ pub fn validate_chdir(context: &Context, pins: &mut Pins, tid: libc::pid_t, info
         context.post_validation_kills.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
     }
+}
+
+/// Validates an executable file mapping at the exit of `mmap` or `mprotect`: code mapped
+/// without exec (the dynamic loader run directly on a binary, `dlopen`) must come from a file
+/// the exec rules allow, or the process is killed before it runs it.
+pub fn validate_mapping(context: &Context, pins: &mut Pins, tid: libc::pid_t, info: &ptrace::SyscallInfo) {
+    let Some(range) = pins.mappings.remove(&tid) else { return };
+    if info.op != ptrace::SYSCALL_INFO_EXIT || info.return_value < 0 {
+        return;
+    }
+    // mmap returns the start of the new mapping; one page is enough to find it.
+    let (start, length) = range.unwrap_or((info.return_value as u64, 1));
+    let Ok(caller) = Caller::open(tid) else {
+        let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+        return;
+    };
+    let maps = match std::fs::read(format!("/proc/{}/maps", caller.tgid)) {
+        Ok(maps) => maps,
+        Err(error) => {
+            tracing::warn!(tid, %error, "cannot read the mappings to validate; killing the process");
+            let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+            return;
+        }
+    };
+    for mapping in maps.split(|&b| b == b'\n').filter_map(parse_mapping) {
+        let overlaps = mapping.start < start.saturating_add(length) && start < mapping.end;
+        if !overlaps || !mapping.executable || mapping.inode == 0 {
+            continue;
+        }
+        if !mapping_allowed(context, &caller, &mapping) {
+            eprintln!("cordon: process {} mapped code from a file it may not execute; killed it", caller.tgid);
+            context.post_validation_kills.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+            return;
+        }
+    }
+}
+
+/// One line of `/proc/PID/maps`.
+struct Mapping<'a> {
+    start: u64,
+    end: u64,
+    executable: bool,
+    dev: u64,
+    inode: u64,
+    path: &'a [u8],
+}
+
+/// Parses `start-end perms offset major:minor inode path`.
+fn parse_mapping(line: &[u8]) -> Option<Mapping<'_>> {
+    let text = std::str::from_utf8(line.get(..line.len().min(80))?).unwrap_or("");
+    let mut fields = text.split_ascii_whitespace();
+    let (start, end) = fields.next()?.split_once('-')?;
+    let perms = fields.next()?;
+    let _offset = fields.next()?;
+    let (major, minor) = fields.next()?.split_once(':')?;
+    let inode: u64 = fields.next()?.parse().ok()?;
+    // The path starts at the first '/' or '[' after the inode field, and may contain spaces.
+    let path_start = line.iter().position(|&b| b == b'/' || b == b'[').unwrap_or(line.len());
+    Some(Mapping {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        executable: perms.as_bytes().get(2) == Some(&b'x'),
+        dev: libc::makedev(u32::from_str_radix(major, 16).ok()?, u32::from_str_radix(minor, 16).ok()?),
+        inode,
+        path: &line[path_start..],
+    })
+}
+
+/// Names a mapped file the way the resolver names magic-link objects and checks `exec`.
+fn mapping_allowed(context: &Context, caller: &Caller, mapping: &Mapping<'_>) -> bool {
+    let Ok(mut walk) = Walk::new(caller, &context.policy, &context.members, Start::Cwd, b"/", Options::default()) else {
+        return false;
+    };
+    // The identity the kernel reported for the mapping, which the name must lead to.
+    let mut stat = fs::empty_stat();
+    stat.st_dev = mapping.dev;
+    stat.st_ino = mapping.inode;
+    stat.st_mode = libc::S_IFREG;
+    let path = match walk.name_path(mapping.path, &stat) {
+        Ok(path) => path,
+        Err(_) => return false,
+    };
+    judge(context, caller, "mmap", &[Category::Exec], &path).is_ok()
 }
 
 fn start_of(dirfd: u64) -> Start {

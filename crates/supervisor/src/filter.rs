@@ -760,8 +760,47 @@ pub fn verdict(nr: i64) -> Verdict {
 /// Assembles the static filter: a check of the architecture and the x32 bit, then a binary
 /// search over ranges of numbers with equal verdicts.
 pub fn build_filter() -> Result<Vec<sock_filter>, FilterError> {
+    build_filter_with(FilterOptions::default())
+}
+
+/// Choices that depend on the policy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FilterOptions {
+    /// Stop file mappings made executable (`mmap`, `mprotect`, `pkey_mprotect` with
+    /// `PROT_EXEC`) for the tracer, which checks the mapped file against the exec rules.
+    /// Only worth its cost when the policy restricts exec.
+    pub trace_exec_mappings: bool,
+}
+
+/// `mmap` with `PROT_EXEC` (arg2) of a file: anonymous mappings (`MAP_ANONYMOUS` in arg3)
+/// map no file, so only file mappings stop for the tracer.
+const MMAP_TRACE: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[
+        arg_test(3, ArgCondition::AnyBitSet(libc::MAP_ANONYMOUS as u32), Action::Allow),
+        arg_test(2, ArgCondition::AnyBitSet(libc::PROT_EXEC as u32), Action::Trace),
+    ],
+    otherwise: Action::Allow,
+});
+
+/// `mprotect` and `pkey_mprotect` adding `PROT_EXEC` (arg2) to any range.
+const MPROTECT_TRACE: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[arg_test(2, ArgCondition::AnyBitSet(libc::PROT_EXEC as u32), Action::Trace)],
+    otherwise: Action::Allow,
+});
+
+/// Assembles the filter for `options`.
+pub fn build_filter_with(options: FilterOptions) -> Result<Vec<sock_filter>, FilterError> {
     check_table()?;
-    assemble(&verdict_ranges())
+    assemble(&verdict_ranges(options))
+}
+
+/// The verdict for `nr` under `options`.
+fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
+    match nr {
+        libc::SYS_mmap if options.trace_exec_mappings => MMAP_TRACE,
+        libc::SYS_mprotect | libc::SYS_pkey_mprotect if options.trace_exec_mappings => MPROTECT_TRACE,
+        _ => verdict(nr),
+    }
 }
 
 /// A run of consecutive system call numbers with the same verdict. It ends where the next range
@@ -807,11 +846,11 @@ fn check_action(syscall: &Syscall, action: Action) -> Result<(), FilterError> {
 }
 
 /// Splits the numbers from 0 up to the x32 bit into ranges of equal verdict.
-fn verdict_ranges() -> Vec<VerdictRange> {
+fn verdict_ranges(options: FilterOptions) -> Vec<VerdictRange> {
     let mut ranges: Vec<VerdictRange> = Vec::new();
     // MAX_SYSCALL + 1 opens the final ENOSYS range.
     for nr in 0..=MAX_SYSCALL + 1 {
-        let verdict = verdict(nr);
+        let verdict = verdict_with(nr, options);
         if ranges.last().map(|range| range.verdict) != Some(verdict) {
             ranges.push(VerdictRange {
                 first: nr as u32,
@@ -1161,9 +1200,9 @@ mod tests {
     #[test]
     fn program_length_and_jumps() {
         let program = build_filter().unwrap();
-        let ranges = verdict_ranges();
-        // Six prologue instructions, one jump per split, one return per range, and three more
-        // instructions for each test of an argument check.
+        let ranges = verdict_ranges(FilterOptions::default());
+        // Eight prologue instructions, one jump per split, one return per range, and three
+        // more instructions for each test of an argument check.
         let test_count: usize = ranges
             .iter()
             .map(|range| match range.verdict {
@@ -1173,7 +1212,7 @@ mod tests {
             .sum();
         assert_eq!(
             program.len(),
-            6 + (ranges.len() - 1) + ranges.len() + 3 * test_count
+            8 + (ranges.len() - 1) + ranges.len() + 3 * test_count
         );
         assert!(program.len() <= bpf::MAX_INSTRUCTIONS);
         for (index, instruction) in program.iter().enumerate() {
@@ -1184,6 +1223,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// With `trace_exec_mappings`, executable file mappings stop for the tracer and everything
+    /// else about mmap and mprotect stays allowed.
+    #[test]
+    fn exec_mapping_rules() {
+        let program = build_filter_with(FilterOptions { trace_exec_mappings: true }).unwrap();
+        let exec = libc::PROT_READ as u64 | libc::PROT_EXEC as u64;
+        let cases: &[(i64, [u64; 6], u32)] = &[
+            (libc::SYS_mmap, [0, 4096, exec, libc::MAP_PRIVATE as u64, 3, 0], bpf::SECCOMP_RET_TRACE),
+            (libc::SYS_mmap, [0, 4096, exec, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64, u64::MAX, 0], bpf::SECCOMP_RET_ALLOW),
+            (libc::SYS_mmap, [0, 4096, libc::PROT_READ as u64, libc::MAP_PRIVATE as u64, 3, 0], bpf::SECCOMP_RET_ALLOW),
+            (libc::SYS_mprotect, [0, 4096, exec, 0, 0, 0], bpf::SECCOMP_RET_TRACE),
+            (libc::SYS_mprotect, [0, 4096, libc::PROT_READ as u64, 0, 0, 0], bpf::SECCOMP_RET_ALLOW),
+            (libc::SYS_pkey_mprotect, [0, 4096, exec, 0, 0, 0], bpf::SECCOMP_RET_TRACE),
+        ];
+        for (nr, args, expected) in cases {
+            let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, *nr as u32, *args);
+            assert_eq!(run_bpf(&program, &data), *expected, "syscall {nr} with {args:#x?}");
+        }
+        let plain = build_filter().unwrap();
+        let data = seccomp_data(bpf::AUDIT_ARCH_X86_64, libc::SYS_mmap as u32, cases[0].1);
+        assert_eq!(run_bpf(&plain, &data), bpf::SECCOMP_RET_ALLOW, "mmap is not traced by default");
     }
 
     #[test]
@@ -1521,6 +1583,10 @@ mod tests {
     /// Returns the seccomp return value that the table prescribes for `nr` with `args`, on the
     /// x86_64 ABI.
     fn expected_return(nr: u32, args: &[u64; 6]) -> u32 {
+        // -1 is the number the tracer gives a call it refuses; the kernel skips it.
+        if nr == u32::MAX {
+            return bpf::SECCOMP_RET_ALLOW;
+        }
         if nr >= bpf::X32_SYSCALL_BIT {
             return errno_return(libc::ENOSYS);
         }

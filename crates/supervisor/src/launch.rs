@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cordon_policy::Policy;
+use cordon_policy::{Action, Category, Policy};
 use cordon_sys::{bpf, fs, notify, process, ptrace};
 
 use crate::context::{Context, Terminal};
@@ -92,7 +92,12 @@ struct Exec {
 pub fn run(config: Config) -> Result<i32, SetupError> {
     // Orphans of the sandbox are reparented to cordon, so they stay visible to the tracer.
     process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map_err(step("PR_SET_CHILD_SUBREAPER"))?;
-    let program = filter::build_filter().map_err(|error| SetupError::Filter(error.to_string()))?;
+    let restricts_exec = config.policy.has_rules(Category::Exec) || config.policy.default_action(Category::Exec) != Action::Allow;
+    let options = filter::FilterOptions { trace_exec_mappings: restricts_exec };
+    let program = filter::build_filter_with(options).map_err(|error| SetupError::Filter(error.to_string()))?;
+    if restricts_exec {
+        warn_readable_exec_denials(&config.policy);
+    }
     // Both rulesets are built before the supervisor restricts itself, and the supervisor is
     // restricted before the child exists, so the sandbox's domain nests inside it.
     let rulesets = landlock::build(&config.policy, config.best_effort)?;
@@ -160,6 +165,19 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         return Ok(EXIT_TIMED_OUT);
     }
     Ok(ending.code())
+}
+
+/// Says at start-up which exec denials are advisory: a program that may read a file can load
+/// its code without exec. cordon kills a process that maps such code executable, but the
+/// program can still read the file's bytes and interpret them itself.
+fn warn_readable_exec_denials(policy: &Policy) {
+    for (root, origin) in policy.denied_roots(Category::Exec) {
+        if policy.decide(Category::Read, root.as_bytes()).action != Action::Deny {
+            eprintln!(
+                "cordon: note: {origin} denies exec of {root}, which the sandbox may still read; add a matching read deny to make it binding"
+            );
+        }
+    }
 }
 
 /// Kills the sandbox when `timeout` expires.

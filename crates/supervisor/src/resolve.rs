@@ -596,6 +596,12 @@ impl<'a> Walk<'a> {
         Ok((object, path, stat))
     }
 
+    /// Names an object the kernel described by path text and identity (a line of
+    /// `/proc/PID/maps`), like the object of a magic link.
+    pub fn name_path(&mut self, text: &[u8], stat: &libc::stat) -> Result<Vec<u8>> {
+        self.name_object(text, stat)
+    }
+
     /// Opens a procfs magic link (`/proc/PID/cwd`, `fd/N`, `exe`, ...) of a member: the
     /// object it points to, as an `O_PATH` fd, and the kernel's text for it.
     fn magic_link(&mut self, name: &CString) -> Result<(OwnedFd, Vec<u8>, libc::stat)> {

@@ -117,7 +117,10 @@ fn handle_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t, 
         libc::PTRACE_EVENT_SECCOMP => seccomp_stop(context, state, pid),
         0 if signal == SYSCALL_STOP => {
             match ptrace::syscall_info(pid) {
-                Ok(info) => exec::validate_chdir(context, state.pins, pid, &info),
+                Ok(info) => {
+                    exec::validate_chdir(context, state.pins, pid, &info);
+                    exec::validate_mapping(context, state.pins, pid, &info);
+                }
                 Err(error) => tracing::warn!(pid, %error, "could not read a syscall exit"),
             }
             ptrace::cont(pid, 0)

@@ -115,3 +115,9 @@ pub fn openat2(dir: BorrowedFd<'_>, path: &CStr, flags: u64, resolve: u64) -> io
     // SAFETY: the kernel just returned this fd and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
+
+/// Returns a `struct stat` with every field zero, for callers that fill in a few fields.
+pub fn empty_stat() -> libc::stat {
+    // SAFETY: struct stat is plain data for which all-zero bytes are a valid value.
+    unsafe { std::mem::zeroed() }
+}
