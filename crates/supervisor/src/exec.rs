@@ -63,6 +63,13 @@ pub struct Pins {
 }
 
 impl Pins {
+    /// Returns whether `tid` is between the entry and the exit of a call that is validated at
+    /// its exit. Such a thread must be resumed with `PTRACE_SYSCALL` after every stop, or a
+    /// signal delivered in between would let the exit pass unseen.
+    pub fn awaits_exit(&self, tid: libc::pid_t) -> bool {
+        self.chdir.contains_key(&tid) || self.mappings.contains_key(&tid)
+    }
+
     /// Forgets the pins of a thread that exited.
     pub fn forget(&mut self, tid: libc::pid_t) {
         self.exec.remove(&tid);
@@ -143,8 +150,11 @@ pub fn validate_exec(context: &Context, pins: &mut Pins, pid: libc::pid_t, forme
 /// Validates a chdir at its syscall exit: kills the process unless the cwd is the checked
 /// directory (only when the call succeeded).
 pub fn validate_chdir(context: &Context, pins: &mut Pins, tid: libc::pid_t, info: &ptrace::SyscallInfo) {
+    if info.op != ptrace::SYSCALL_INFO_EXIT {
+        return;
+    }
     let Some(pin) = pins.chdir.remove(&tid) else { return };
-    if info.op != ptrace::SYSCALL_INFO_EXIT || info.return_value != 0 {
+    if info.return_value != 0 {
         return;
     }
     if !pin.matches(tid, "cwd") {
@@ -158,8 +168,11 @@ pub fn validate_chdir(context: &Context, pins: &mut Pins, tid: libc::pid_t, info
 /// without exec (the dynamic loader run directly on a binary, `dlopen`) must come from a file
 /// the exec rules allow, or the process is killed before it runs it.
 pub fn validate_mapping(context: &Context, pins: &mut Pins, tid: libc::pid_t, info: &ptrace::SyscallInfo) {
+    if info.op != ptrace::SYSCALL_INFO_EXIT {
+        return;
+    }
     let Some(range) = pins.mappings.remove(&tid) else { return };
-    if info.op != ptrace::SYSCALL_INFO_EXIT || info.return_value < 0 {
+    if info.return_value < 0 {
         return;
     }
     // mmap returns the start of the new mapping; one page is enough to find it.

@@ -112,7 +112,7 @@ fn handle_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t, 
                 context.members.remove(former);
             }
             exec::validate_exec(context, state.pins, pid, former);
-            ptrace::cont(pid, 0)
+            resume(state, pid, 0)
         }
         libc::PTRACE_EVENT_SECCOMP => seccomp_stop(context, state, pid),
         0 if signal == SYSCALL_STOP => {
@@ -123,16 +123,16 @@ fn handle_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t, 
                 }
                 Err(error) => tracing::warn!(pid, %error, "could not read a syscall exit"),
             }
-            ptrace::cont(pid, 0)
+            resume(state, pid, 0)
         }
         PTRACE_EVENT_STOP => {
             if is_group_stop_signal(signal) {
                 ptrace::listen(pid)
             } else {
-                ptrace::cont(pid, 0)
+                resume(state, pid, 0)
             }
         }
-        _ => ptrace::cont(pid, signal),
+        _ => resume(state, pid, signal),
     };
     if let Err(error) = result {
         // ESRCH: the tracee was killed while stopped; its exit is reported next.
@@ -143,6 +143,16 @@ fn handle_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t, 
 }
 
 const PTRACE_EVENT_STOP: i32 = 128;
+
+/// Resumes a tracee, stopping it again at syscall boundaries while a call of it awaits its
+/// validation at exit.
+fn resume(state: &TraceState<'_>, pid: libc::pid_t, signal: i32) -> std::io::Result<()> {
+    if state.pins.awaits_exit(pid) {
+        ptrace::resume_to_syscall(pid, signal)
+    } else {
+        ptrace::cont(pid, signal)
+    }
+}
 /// `WSTOPSIG` of a syscall stop with `PTRACE_O_TRACESYSGOOD`.
 const SYSCALL_STOP: i32 = libc::SIGTRAP | 0x80;
 
