@@ -291,7 +291,7 @@ fn exec_fd_object(context: &Context, caller: &Caller, syscall: &'static str, fd:
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(libc::EACCES);
     }
-    judge(context, caller, syscall, &[Category::Exec], &path)?;
+    judge(context, caller, syscall, &[Category::Read, Category::Exec], &path)?;
     pin_with_reader(object)
 }
 
@@ -319,9 +319,9 @@ fn exec_path(context: &Context, caller: &Caller, syscall: &'static str, start: S
             (fd, walk.path().to_vec())
         }
         Target::Directory => return Err(libc::EACCES),
-        Target::Object { fd, path } => (fd, path),
+        Target::Object { fd, path, .. } => (fd, path),
     };
-    judge(context, caller, syscall, &[Category::Exec], &canonical)?;
+    judge(context, caller, syscall, &[Category::Read, Category::Exec], &canonical)?;
     pin_with_reader(object)
 }
 
@@ -374,7 +374,7 @@ fn check_chdir(context: &Context, own: &mut Own, tid: libc::pid_t, address: Opti
                 let fd = fs::openat(walk.parent(), c".", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0).map_err(|e| cordon_sys::errno_of(&e))?;
                 (fd, walk.path().to_vec())
             }
-            Target::Object { fd, path } => {
+            Target::Object { fd, path, .. } => {
                 let stat = fs::fstat(fd.as_fd()).map_err(|e| cordon_sys::errno_of(&e))?;
                 if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
                     return Err(libc::ENOTDIR);

@@ -7,12 +7,12 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 
 use cordon_policy::{Action, Category};
-use cordon_sys::fs;
+use cordon_sys::{fs, process};
 
 use crate::caller::{self, Caller, Own};
 use crate::context::Context;
 use crate::report::{Event, Outcome};
-use crate::resolve::{self, Failure, Options, Start, Target, Walk};
+use crate::resolve::{self, Failure, Held, Options, Start, Target, Walk};
 
 /// The decoded arguments of one open-family call.
 #[derive(Clone, Debug)]
@@ -118,11 +118,13 @@ fn categories(flags: i32) -> Vec<Category> {
         return vec![Category::Read];
     }
     let mut needed = Vec::with_capacity(2);
+    // Access mode 3 opens a file for ioctls only, but the kernel checks both read and write
+    // permission for it, so the policy does too.
     let mode = flags & libc::O_ACCMODE;
-    if mode == libc::O_RDONLY || mode == libc::O_RDWR {
+    if mode != libc::O_WRONLY {
         needed.push(Category::Read);
     }
-    if mode == libc::O_WRONLY || mode == libc::O_RDWR || flags & libc::O_TRUNC != 0 {
+    if mode != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
         needed.push(Category::Write);
     }
     needed
@@ -182,7 +184,7 @@ fn attempt(context: &Context, caller: &Caller, request: &OpenRequest, flags: i32
     let path = walk.path().to_vec();
     match target {
         Target::Directory => Attempt::Done(open_directory(context, caller, request, flags, &walk, &path)),
-        Target::Object { fd, path } => Attempt::Done(open_object(context, caller, request, flags, fd, &path)),
+        Target::Object { fd, path, held } => Attempt::Done(open_object(context, caller, request, flags, fd, &path, held)),
         Target::Entry { name, stat } => open_entry(context, caller, request, flags, &walk, name, stat, &path),
     }
 }
@@ -206,12 +208,27 @@ fn open_directory(context: &Context, caller: &Caller, request: &OpenRequest, fla
     }
 }
 
-fn open_object(context: &Context, caller: &Caller, request: &OpenRequest, flags: i32, object: OwnedFd, path: &[u8]) -> Reply {
+/// Reopens the object of a magic link. An open file reached through `/proc/PID/fd/N`
+/// (`/dev/stdout`, `/dev/fd/N`) asked for with access it already has grants nothing new, so
+/// the policy is not consulted; when the supervisor's Landlock bound refuses the new open (a
+/// log file cordon's own stdout was redirected to), the caller gets a duplicate instead.
+/// NOTE: a duplicate shares the file offset with the original and ignores `O_TRUNC`, where
+/// the kernel would open a new file description.
+fn open_object(context: &Context, caller: &Caller, request: &OpenRequest, flags: i32, object: OwnedFd, path: &[u8], held: Option<Held>) -> Reply {
     if flags & libc::O_CREAT != 0 && flags & libc::O_EXCL != 0 {
         return Reply::Errno(libc::EEXIST);
     }
-    if let Err(errno) = judge(context, caller, request.syscall, &categories(flags), path) {
-        return Reply::Errno(errno);
+    let covered = |category: &Category| match (held, category) {
+        (Some(held), Category::Read) => held.mode == libc::O_RDONLY || held.mode == libc::O_RDWR,
+        (Some(held), Category::Write) => held.mode == libc::O_WRONLY || held.mode == libc::O_RDWR,
+        _ => false,
+    };
+    let needed = categories(flags);
+    let held = held.filter(|_| flags & libc::O_PATH == 0 && needed.iter().all(covered));
+    if held.is_none() {
+        if let Err(errno) = judge(context, caller, request.syscall, &needed, path) {
+            return Reply::Errno(errno);
+        }
     }
     let stat = match fs::fstat(object.as_fd()) {
         Ok(stat) => stat,
@@ -225,9 +242,12 @@ fn open_object(context: &Context, caller: &Caller, request: &OpenRequest, flags:
     if !is_regular_or_dir(&stat) {
         return Reply::Blocking(BlockingOpen { parent: object, name: None, flags: open_flags, mode: 0, cloexec });
     }
-    match fs::reopen(object.as_fd(), open_flags) {
-        Ok(fd) => Reply::Fd { fd, cloexec },
-        Err(error) => Reply::Errno(cordon_sys::errno_of(&error)),
+    match (fs::reopen(object.as_fd(), open_flags), held) {
+        (Ok(fd), _) => Reply::Fd { fd, cloexec },
+        // A new open outside the supervisor's Landlock bound fails, but the caller already
+        // holds this access: hand it a duplicate instead.
+        (Err(error), Some(held)) if error.raw_os_error() == Some(libc::EACCES) => duplicate(held, flags, &stat),
+        (Err(error), _) => Reply::Errno(cordon_sys::errno_of(&error)),
     }
 }
 
@@ -299,6 +319,28 @@ fn create_entry(context: &Context, caller: &Caller, request: &OpenRequest, flags
         Err(error) if error.raw_os_error() == Some(libc::ELOOP) => Attempt::Raced,
         Err(error) => Attempt::Done(Reply::Errno(cordon_sys::errno_of(&error))),
     }
+}
+
+/// Duplicates a member's open file into the caller (`pidfd_getfd`), provided the fd still
+/// refers to the checked object with an access mode that covers `flags`: the fd number may
+/// have been reused since it was inspected.
+fn duplicate(held: Held, flags: i32, object: &libc::stat) -> Reply {
+    let duplicated = process::pidfd_open(held.pid, 0).and_then(|pidfd| process::pidfd_getfd(pidfd.as_fd(), held.fd));
+    let fd = match duplicated {
+        Ok(fd) => fd,
+        Err(error) => {
+            tracing::debug!(pid = held.pid, fd = held.fd, %error, "could not duplicate an open file");
+            return Reply::Errno(libc::EACCES);
+        }
+    };
+    let same = fs::fstat(fd.as_fd()).is_ok_and(|stat| stat.st_dev == object.st_dev && stat.st_ino == object.st_ino);
+    let mode = fs::status_flags(fd.as_fd()).map(|status| status & libc::O_ACCMODE).unwrap_or(-1);
+    let wanted = flags & libc::O_ACCMODE;
+    let covers = mode == libc::O_RDWR || mode == wanted;
+    if !same || !covers {
+        return Reply::Errno(libc::EACCES);
+    }
+    Reply::Fd { fd, cloexec: flags & libc::O_CLOEXEC != 0 }
 }
 
 /// Opens an existing, already-checked entry. FIFOs and devices go to the blocking pool;

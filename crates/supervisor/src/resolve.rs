@@ -76,8 +76,20 @@ pub enum Target {
     Entry { name: CString, stat: Option<libc::stat> },
     /// The walk ended on the directory at the top of the walk (".", "..", "/").
     Directory,
-    /// A magic link resolved to an object: an `O_PATH` fd and the object's policy name.
-    Object { fd: OwnedFd, path: Vec<u8> },
+    /// A magic link resolved to an object: an `O_PATH` fd and the object's policy name, and
+    /// for an open file of a member (`/proc/PID/fd/N`) where that file is.
+    Object { fd: OwnedFd, path: Vec<u8>, held: Option<Held> },
+}
+
+/// An open file of a sandbox member, reached through `/proc/PID/fd/N`.
+#[derive(Clone, Copy, Debug)]
+pub struct Held {
+    pub pid: libc::pid_t,
+    pub fd: i32,
+    /// Its access mode: `O_RDONLY`, `O_WRONLY` or `O_RDWR`.
+    pub mode: i32,
+    /// The inode it had when its mode was read.
+    pub ino: u64,
 }
 
 /// The reason a resolution failed.
@@ -568,13 +580,36 @@ impl<'a> Walk<'a> {
         if is_link && self.options.follow_final {
             if self.top_state() == ProcState::Process {
                 let (fd, text, stat) = self.magic_link(&c_name)?;
+                // Read after opening the object, and only trusted for the same inode: the fd
+                // number may be reused for another file at any moment.
+                let held = self.held_file(&c_name).filter(|held| held.ino == stat.st_ino);
                 let path = self.name_object(&text, &stat)?;
-                return Ok(Step::Done(Target::Object { fd, path }));
+                return Ok(Step::Done(Target::Object { fd, path, held }));
             }
             return Ok(Step::Follow(read_link(self.top(), &c_name)?));
         }
         self.path = self.child_path(name);
         Ok(Step::Done(Target::Entry { name: c_name, stat }))
+    }
+
+    /// Describes open file `name` when the top is a member's `/proc/PID/fd` directory: its
+    /// process, number and access mode (from the sibling `fdinfo`).
+    fn held_file(&self, name: &CString) -> Option<Held> {
+        if self.top_state() != ProcState::Process {
+            return None;
+        }
+        let parent = self.path.strip_suffix(b"/fd")?;
+        let pid = parent.rsplit(|&b| b == b'/').next().and_then(|pid| std::str::from_utf8(pid).ok()?.parse().ok())?;
+        let fd = std::str::from_utf8(name.as_bytes()).ok()?.parse().ok()?;
+        let info = CString::new([b"../fdinfo/".as_slice(), name.as_bytes()].concat()).ok()?;
+        let file = fs::openat(self.top(), &info, libc::O_RDONLY | libc::O_CLOEXEC, 0).ok()?;
+        let mut buffer = [0u8; 512];
+        let count = cordon_sys::process::read_fd(file.as_fd(), &mut buffer).ok()?;
+        let text = std::str::from_utf8(&buffer[..count]).ok()?;
+        let field = |name: &str| text.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
+        let mode = i32::from_str_radix(field("flags:")?, 8).ok()? & libc::O_ACCMODE;
+        let ino = field("ino:")?.parse().ok()?;
+        Some(Held { pid, fd, mode, ino })
     }
 
     /// Opens the caller's open file `fd` (`execveat` and `fchdir` act on one) and names it
@@ -619,21 +654,42 @@ impl<'a> Walk<'a> {
     /// the same inode, else a reserved form such as `pipe:[123]` or `anon:...` that no
     /// absolute pattern matches.
     fn name_object(&mut self, text: &[u8], stat: &libc::stat) -> Result<Vec<u8>> {
-        if stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
-            return Ok(if self.walk_canonical(text, stat)? { self.path.clone() } else { reserved_name(text) });
+        let named = if stat.st_mode & libc::S_IFMT == libc::S_IFDIR { self.walk_canonical(text, stat)? } else { self.walk_entry(text, stat)? };
+        if named {
+            return Ok(self.path.clone());
         }
-        let Some(slash) = text.iter().rposition(|&b| b == b'/') else { return Ok(reserved_name(text)) };
+        // A file or directory that still has a name somewhere, but not one the walk can
+        // reach (a directory on the way made unsearchable, a path outside the caller's
+        // root), cannot be judged by path rules: refuse rather than give it a name that no
+        // deny rule matches.
+        // Pipes, sockets and anonymous inodes have link text without a leading '/'.
+        let has_path = text.first() == Some(&b'/') && !text.starts_with(b"/memfd:");
+        if has_path && stat.st_nlink > 0 {
+            return Err(Failure::Errno(libc::EACCES));
+        }
+        Ok(reserved_name(text))
+    }
+
+    /// Walks to the entry `text` names and reports whether it is the object `stat`
+    /// describes. A hidden entry is a hide failure, never a name.
+    fn walk_entry(&mut self, text: &[u8], stat: &libc::stat) -> Result<bool> {
+        let Some(slash) = text.iter().rposition(|&b| b == b'/') else { return Ok(false) };
         let (parent, name) = (&text[..slash], &text[slash + 1..]);
         let parent = if parent.is_empty() { b"/".as_slice() } else { parent };
         if name.is_empty() || !self.walk_plain(parent)? {
-            return Ok(reserved_name(text));
+            return Ok(false);
+        }
+        let child = self.child_path(name);
+        if self.policy.has_hide_rules() && self.policy.hidden(&child).is_some() {
+            return Err(Failure::Hidden { path: child, final_component: true });
         }
         let c_name = to_cstring(name)?;
         let same = matches!(fs::lstatat(self.top(), &c_name),
             Ok(entry) if entry.st_dev == stat.st_dev && entry.st_ino == stat.st_ino);
-        let child = self.child_path(name);
-        let hidden = self.policy.has_hide_rules() && self.policy.hidden(&child).is_some();
-        Ok(if same && !hidden { child } else { reserved_name(text) })
+        if same {
+            self.path = child;
+        }
+        Ok(same)
     }
 }
 
@@ -662,9 +718,9 @@ fn to_cstring(name: &[u8]) -> Result<CString> {
     CString::new(name).map_err(|_| Failure::Errno(libc::EINVAL))
 }
 
-/// Names an object without a reachable path for the policy: the kernel's link text for pipes,
-/// sockets and anonymous inodes, `memfd:NAME` for memfds, and `anon:TEXT` for anything else
-/// (deleted files, objects outside the caller's root). None of them starts with `/`.
+/// Names an object without a reachable path for the policy: the kernel's link text for
+/// pipes and sockets, `anon:[TYPE]` for anonymous inodes, `memfd:NAME` for memfds and
+/// `anon:[deleted]` for deleted files. None of them starts with `/`.
 fn reserved_name(text: &[u8]) -> Vec<u8> {
     if text.starts_with(b"pipe:") || text.starts_with(b"socket:") {
         return text.to_vec();
@@ -675,6 +731,10 @@ fn reserved_name(text: &[u8]) -> Vec<u8> {
     if let Some(rest) = text.strip_prefix(b"/memfd:") {
         let name = rest.strip_suffix(b" (deleted)").unwrap_or(rest);
         return [b"memfd:".as_slice(), name].concat();
+    }
+    // A deleted file: its former path says nothing the policy can rely on.
+    if text.first() == Some(&b'/') {
+        return b"anon:[deleted]".to_vec();
     }
     [b"anon:".as_slice(), text].concat()
 }

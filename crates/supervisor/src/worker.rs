@@ -17,7 +17,7 @@ const OPEN_HOW_SIZE: u64 = 24;
 /// openat2 refuses a `how` larger than a page with `E2BIG`.
 const OPEN_HOW_MAX: u64 = 4096;
 /// Blocking opens running at once; beyond this a worker performs them itself.
-const MAX_BLOCKING: usize = 256;
+const MAX_BLOCKING: usize = 4096;
 
 /// How a notified syscall is served.
 #[derive(Clone, Copy)]
@@ -96,6 +96,15 @@ fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicU
     }
 }
 
+/// Returns whether `target` is another thread of the caller's process (thread pools set the
+/// affinity and priority of their threads by tid).
+/// NOTE: a thread can exit and its tid be reused between this check and the call, which
+/// needs the kernel to cycle through every pid in that window.
+fn is_own_thread(caller: &Caller, target: libc::pid_t) -> bool {
+    let path = format!("/proc/{}/task/{target}", caller.tgid);
+    std::fs::symlink_metadata(path).is_ok()
+}
+
 /// Allows a pid-taking call only on the caller's own thread or process. The pid is a
 /// register argument that no other thread can change, and the caller cannot exit and have
 /// its pid reused while it waits here, so continuing the call is race-free.
@@ -108,7 +117,7 @@ fn serve_own_pid(listener: &Arc<OwnedFd>, notification: &notify::Notification, n
         return;
     }
     let allowed = match &caller {
-        Ok(caller) => target == 0 || target == caller.tid || target == caller.tgid,
+        Ok(caller) => target == 0 || target == caller.tid || target == caller.tgid || is_own_thread(caller, target),
         Err(_) => false,
     };
     if !allowed {
