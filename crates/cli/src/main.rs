@@ -188,7 +188,10 @@ fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for file in files {
         match cordon_policy::check_profile(file, Variables::from_process()) {
-            Ok(()) => println!("{}: ok", file.display()),
+            Ok(()) => {
+                println!("{}: ok", file.display());
+                note_unenforced(file);
+            }
             Err(error) => {
                 eprintln!("{error}");
                 failed = true;
@@ -199,6 +202,27 @@ fn check(files: &[PathBuf]) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Categories whose rules are stored but not enforced by this version.
+const UNENFORCED: &[Category] = &[Category::Stat, Category::Delete, Category::Rename, Category::Attr];
+
+/// Tells the user when a valid profile has rules that this version does not enforce yet.
+fn note_unenforced(file: &std::path::Path) {
+    let mut builder = PolicyBuilder::new(Variables::from_process());
+    if builder.load_profile(file).is_err() {
+        return;
+    }
+    let Ok(policy) = builder.build() else { return };
+    for &category in UNENFORCED {
+        if policy.has_rules(category) {
+            println!(
+                "{}: note: rules for {} are stored but not enforced by this version of cordon",
+                file.display(),
+                category.name()
+            );
+        }
     }
 }
 
@@ -298,7 +322,10 @@ fn parse_default(text: &str) -> Result<(Category, Action), String> {
     let (category, action) = text
         .split_once('=')
         .ok_or_else(|| format!("--default {text:?}: expected CATEGORY=ACTION, e.g. read=deny"))?;
-    let category: Category = category.parse().map_err(|_| format!("--default {text:?}: unknown category {category:?}"))?;
+    let category: Category = category.parse().map_err(|_| {
+        let names: Vec<&str> = Category::ALL.iter().map(|c| c.name()).collect();
+        format!("--default {text:?}: unknown category {category:?}; expected one of {}", names.join(", "))
+    })?;
     let action: Action = action.parse().map_err(|_| format!("--default {text:?}: unknown action {action:?}; expected allow, deny, audit or kill"))?;
     Ok((category, action))
 }
