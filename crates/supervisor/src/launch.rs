@@ -174,7 +174,7 @@ fn warn_readable_exec_denials(policy: &Policy) {
     for (root, origin) in policy.denied_roots(Category::Exec) {
         if policy.decide(Category::Read, root.as_bytes()).action != Action::Deny {
             eprintln!(
-                "cordon: note: {origin} denies exec of {root}, which the sandbox may still read; add a matching read deny to make it binding"
+                "cordon: note: {origin} denies exec of files below {root} that the sandbox may still read; a matching read deny makes it binding"
             );
         }
     }

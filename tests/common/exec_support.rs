@@ -1,0 +1,203 @@
+//! Helpers for the exec and chdir tests: building the C programs in `tests/exec_attacks`,
+//! the counts their races print, scratch directories with copies of the marker program,
+//! and counting cordon's post-validation kills in an output.
+
+use std::fmt;
+use std::fs;
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::{describe, user_ids, Identity, Scratch};
+
+/// The message cordon prints when the file a process executed is not the one it checked.
+pub const EXEC_KILL_MESSAGE: &str = "executed a file other than the one checked; killed it";
+
+/// The message cordon prints when a chdir landed in a directory other than the checked one.
+pub const CHDIR_KILL_MESSAGE: &str = "changed to a directory other than the one checked; killed it";
+
+/// A program from `tests/exec_attacks`, compiled into a scratch directory that every user
+/// can read, so the unprivileged test user can run it too. Removed when dropped.
+pub struct ExecProgram {
+    path: PathBuf,
+    _scratch: Scratch,
+}
+
+impl ExecProgram {
+    /// Compiles `tests/exec_attacks/NAME.c` with `cc -O2 -pthread`.
+    pub fn build(name: &str) -> ExecProgram {
+        let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/exec_attacks");
+        let source = sources.join(format!("{name}.c"));
+        let scratch = Scratch::new(Identity::Invoker, &format!("build-{name}"));
+        let path = scratch.join(name);
+        let output = Command::new("cc")
+            .args(["-O2", "-pthread", "-Wall", "-Wextra", "-o"])
+            .arg(&path)
+            .arg(&source)
+            .output()
+            .expect("run cc: the exec attack tests need a C compiler");
+        assert!(
+            output.status.success(),
+            "compiling {} failed\n{}",
+            source.display(),
+            describe(&output)
+        );
+        ExecProgram {
+            path,
+            _scratch: scratch,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn path_string(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// The counts a race program in `tests/exec_attacks` prints:
+/// `allowed=N denied=M other=K swaps=S killed=X`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecCounts {
+    /// Attempts that reached the allowed file or directory.
+    pub allowed: u64,
+    /// Attempts that reached the denied (or hidden) file or directory.
+    pub denied: u64,
+    /// Attempts that failed.
+    pub other: u64,
+    /// Changes the racing thread made to the path buffer or the file system.
+    pub swaps: u64,
+    /// Attempts whose process died of SIGKILL: under cordon, post-validation kills.
+    pub killed: u64,
+}
+
+impl ExecCounts {
+    /// Parses the last line of a race program's stdout, panicking with the whole output
+    /// when it is missing or malformed.
+    pub fn parse(output: &Output) -> ExecCounts {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout.lines().last().unwrap_or("");
+        let mut counts = ExecCounts::default();
+        let mut seen = 0;
+        for field in line.split_whitespace() {
+            let Some((key, value)) = field.split_once('=') else {
+                continue;
+            };
+            let slot = match key {
+                "allowed" => &mut counts.allowed,
+                "denied" => &mut counts.denied,
+                "other" => &mut counts.other,
+                "swaps" => &mut counts.swaps,
+                "killed" => &mut counts.killed,
+                _ => continue,
+            };
+            *slot = value
+                .parse()
+                .unwrap_or_else(|_| panic!("invalid count {field:?}\n{}", describe(output)));
+            seen += 1;
+        }
+        assert_eq!(
+            seen,
+            5,
+            "race program printed no count line\n{}",
+            describe(output)
+        );
+        counts
+    }
+}
+
+impl fmt::Display for ExecCounts {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "allowed={} denied={} other={} swaps={} killed={}",
+            self.allowed, self.denied, self.other, self.swaps, self.killed
+        )
+    }
+}
+
+/// Returns how many lines of an output's stderr report a post-validation kill, of an exec
+/// or of a chdir.
+pub fn post_validation_kills(output: &Output) -> usize {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| line.contains(EXEC_KILL_MESSAGE) || line.contains(CHDIR_KILL_MESSAGE))
+        .count()
+}
+
+/// A scratch directory owned by `who` with `allowed` and `denied` (copies of the marker
+/// program) and an empty `markers` directory, for tests that run the marker directly.
+pub struct MarkerLayout {
+    pub scratch: Scratch,
+    pub allowed: String,
+    pub denied: String,
+    pub markers: PathBuf,
+}
+
+impl MarkerLayout {
+    pub fn new(who: Identity, name: &str, marker: &ExecProgram) -> MarkerLayout {
+        let scratch = Scratch::new(who, name);
+        let copy = |name: &str| {
+            let bytes = fs::read(marker.path()).expect("read the marker program");
+            let path = scratch.write(who, name, &bytes);
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+                .expect("chmod marker copy");
+            path.display().to_string()
+        };
+        let allowed = copy("allowed");
+        let denied = copy("denied");
+        let markers = scratch.join("markers");
+        fs::create_dir(&markers).expect("create markers directory");
+        give_to(who, &markers);
+        MarkerLayout {
+            scratch,
+            allowed,
+            denied,
+            markers,
+        }
+    }
+
+    pub fn markers_string(&self) -> String {
+        self.markers.display().to_string()
+    }
+
+    /// Returns the names of the marker files written so far, sorted.
+    pub fn marker_names(&self) -> Vec<String> {
+        marker_names(&self.markers)
+    }
+}
+
+/// Returns the names of the files in a markers directory, sorted.
+pub fn marker_names(markers: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(markers)
+        .unwrap_or_else(|error| panic!("list {}: {error}", markers.display()))
+        .map(|entry| {
+            entry
+                .expect("read markers directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Returns the number of lines in a marker file, 0 when it does not exist.
+pub fn marker_lines(markers: &Path, name: &str) -> u64 {
+    match fs::read(markers.join(name)) {
+        Ok(bytes) => bytes.iter().filter(|&&byte| byte == b'\n').count() as u64,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(error) => panic!("read marker {name} in {}: {error}", markers.display()),
+    }
+}
+
+/// Hands a file or directory to `who`.
+pub fn give_to(who: Identity, path: &Path) {
+    if who == Identity::Unprivileged {
+        let (uid, gid) = user_ids().expect("test user exists");
+        chown(path, Some(uid), Some(gid)).expect("chown to the test user");
+    }
+}
