@@ -172,3 +172,4 @@ pub fn describe(output: &Output) -> String {
 }
 pub mod sandbox;
 pub mod attack_programs;
+pub mod exec_support;
