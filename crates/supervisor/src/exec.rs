@@ -78,7 +78,7 @@ impl Pins {
     }
 }
 
-/// What the tracer does after a checked call's entry stop.
+/// The tracer's next step after a checked call's entry stop.
 pub enum Resume {
     /// Continue; the exec event validates the result.
     Continue,
@@ -89,7 +89,7 @@ pub enum Resume {
 }
 
 /// Checks an exec or chdir at its seccomp stop. Refusals are applied to the stopped thread
-/// here (`ptrace::fail_syscall`); the caller resumes the thread as `Resume` says.
+/// here (`ptrace::fail_syscall`), and the caller resumes the thread as the returned `Resume` directs.
 pub fn check(context: &Context, own: &mut Own, pins: &mut Pins, tid: libc::pid_t, info: &ptrace::SyscallInfo) -> Resume {
     match info.nr as i64 {
         libc::SYS_mmap => {

@@ -8,7 +8,7 @@
 //! sandbox while the sandbox cannot reach the supervisor or any process outside its domain.
 //!
 //! Landlock can only allow trees, so deny rules inside an allowed tree stay the supervisor's
-//! job; the bound is what remains if the supervisor's own checks were wrong.
+//! job. The bound is what remains if the supervisor's own checks were wrong.
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +33,7 @@ pub enum LandlockError {
     Restrict(String),
 }
 
-/// What was enforced, for the start-up report.
+/// The enforced rights and trees, for the start-up report.
 #[derive(Debug, Clone)]
 pub struct Enforcement {
     pub abi: i32,
@@ -132,7 +132,7 @@ fn read_rights(abi: ABI) -> BitFlags<AccessFs> {
     AccessFs::from_read(abi) & !AccessFs::Execute
 }
 
-/// Every right that changes the file system: writing and truncating files, device ioctls,
+/// Returns every right that changes the file system: writing and truncating files, device ioctls,
 /// creating, removing and renaming entries.
 fn modify_rights(abi: ABI) -> BitFlags<AccessFs> {
     AccessFs::from_all(abi) & !AccessFs::from_read(abi)
@@ -162,7 +162,7 @@ fn file_rights(abi: ABI) -> BitFlags<AccessFs> {
     all & (AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Execute | AccessFs::Truncate | AccessFs::IoctlDev)
 }
 
-/// The allowed roots of several categories, merged.
+/// Merges the allowed roots of several categories.
 fn roots(policy: &Policy, categories: &[Category]) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = categories.iter().flat_map(|&c| policy.allowed_roots(c)).map(PathBuf::from).collect();
     roots.sort();

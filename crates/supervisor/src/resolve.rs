@@ -732,7 +732,7 @@ fn reserved_name(text: &[u8]) -> Vec<u8> {
         let name = rest.strip_suffix(b" (deleted)").unwrap_or(rest);
         return [b"memfd:".as_slice(), name].concat();
     }
-    // A deleted file: its former path says nothing the policy can rely on.
+    // A deleted file: the policy cannot rely on its former path.
     if text.first() == Some(&b'/') {
         return b"anon:[deleted]".to_vec();
     }

@@ -11,7 +11,7 @@ use crate::caller::Own;
 use crate::context::Context;
 use crate::exec;
 
-/// How the first sandboxed process ended.
+/// The way the first sandboxed process ended.
 #[derive(Clone, Copy, Debug)]
 pub enum Ending {
     Exited(i32),
@@ -19,7 +19,7 @@ pub enum Ending {
 }
 
 impl Ending {
-    /// The exit status cordon reports: the code, or 128 + the signal number.
+    /// Returns the exit status cordon reports: the code, or 128 + the signal number.
     pub fn code(self) -> i32 {
         match self {
             Ending::Exited(code) => code,

@@ -1,5 +1,5 @@
 //! Notification workers: receive a notification, pin the calling thread, copy its arguments
-//! once, validate the notification, dispatch to the handler of the syscall family, and answer.
+//! once, validate the notification, dispatch to the handler of the syscall family, and respond.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +19,7 @@ const OPEN_HOW_MAX: u64 = 4096;
 /// Blocking opens running at once; beyond this a worker performs them itself.
 const MAX_BLOCKING: usize = 4096;
 
-/// How a notified syscall is served.
+/// The way a notified syscall is served.
 #[derive(Clone, Copy)]
 enum Handler {
     /// The open family: copy the arguments in, then emulate.
@@ -29,7 +29,7 @@ enum Handler {
     OwnPid { index: usize },
 }
 
-/// The handlers, by syscall number. Every number the filter answers with USER_NOTIF must be
+/// The handlers, by syscall number. Every number the filter sends to USER_NOTIF must be
 /// here (a unit test checks it); a notification for any other number gets `ENOSYS`.
 const HANDLERS: &[(i64, &str, Handler)] = &[
     (libc::SYS_open, "open", Handler::Open(decode_open)),
@@ -221,9 +221,9 @@ fn answer(listener: BorrowedFd<'_>, id: u64, reply: Reply) {
         Reply::Blocking(_) => notify::respond(listener, id, 0, libc::EAGAIN),
     };
     if let Err(error) = result {
-        // ENOENT: the caller died or was interrupted meanwhile; nothing is left to answer.
+        // ENOENT: the caller died or was interrupted meanwhile; no response is needed.
         if error.raw_os_error() != Some(libc::ENOENT) {
-            tracing::warn!(%error, id, "could not answer a notification");
+            tracing::warn!(%error, id, "could not respond to a notification");
         }
     }
 }
