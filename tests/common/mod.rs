@@ -172,4 +172,5 @@ pub fn describe(output: &Output) -> String {
 }
 pub mod sandbox;
 pub mod attack_programs;
+pub mod hardening_support;
 pub mod exec_support;

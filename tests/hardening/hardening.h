@@ -2,9 +2,9 @@
  * Helpers shared by the hardening programs, on top of the report format of the escape
  * programs (CALL=ok or CALL=ERRNONAME, one line each, see ../attacks/escape.h).
  *
- * Every hardening program ends with probe_supervisor(): after an attack on the supervisor
- * or the host, the supervisor must still answer, so a denied open still fails with EACCES
- * and an allowed open still succeeds.
+ * Each attack program ends with probe_supervisor(): after an attack on the supervisor or
+ * the host, the supervisor must still work, so a denied open still fails with EACCES and
+ * an allowed open still succeeds.
  */
 #ifndef CORDON_HARDENING_H
 #define CORDON_HARDENING_H
@@ -47,6 +47,14 @@ static inline void probe_supervisor(long nr, const char *denied, const char *all
     report_call("probe_allowed", fd);
     if (fd >= 0)
         report_content((int)fd);
+}
+
+/* Reads stdin until its end, so the test decides when the program exits. */
+static inline void wait_for_stdin_end(void)
+{
+    char bytes[64];
+    while (read(0, bytes, sizeof bytes) > 0)
+        ;
 }
 
 #endif

@@ -8,14 +8,14 @@
  *             (EPERM from the program's own filter), then probes with SYS_open, which the
  *             filter lets through to the supervisor.
  *   listener  the filter returns SECCOMP_RET_USER_NOTIF for openat, installed with
- *             SECCOMP_FILTER_FLAG_NEW_LISTENER. A thread answers every notification with
+ *             SECCOMP_FILTER_FLAG_NEW_LISTENER. A thread replies to every notification with
  *             SECCOMP_USER_NOTIF_FLAG_CONTINUE, which lets the kernel run the open as if
  *             no filter had returned USER_NOTIF. Reports open_denied and open_allowed
  *             through openat, and notifications=N.
  *   trace     the filter returns SECCOMP_RET_TRACE with made-up data for openat and
  *             getppid. Without a tracer the kernel fails those calls with ENOSYS. Under
- *             cordon the supervisor's tracer sees the getppid stops. Reports getppid, then
- *             probes with SYS_open.
+ *             cordon the supervisor's USER_NOTIF outranks TRACE for openat, and its tracer
+ *             gets the getppid stops. Reports getppid, then probes with SYS_openat.
  *
  * Reports: no_new_privs, install, the mode's lines, probe_denied, probe_allowed.
  */
@@ -50,8 +50,8 @@ static long install_filter(int nr, int second_nr, unsigned int action, unsigned 
     return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &program);
 }
 
-/* Answers every notification on the listener with CONTINUE until the listener fails. It
-   makes no openat call itself, so it never waits for its own answer. */
+/* Replies CONTINUE to every notification on the listener until the listener fails. It
+   makes no openat call itself, so it never waits for its own reply. */
 static void *continue_everything(void *argument)
 {
     int listener = (int)(long)argument;
@@ -130,6 +130,7 @@ int main(int argc, char **argv)
         probe_nr = SYS_openat;
     } else if (strcmp(mode, "trace") == 0) {
         run_trace();
+        probe_nr = SYS_openat;
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;

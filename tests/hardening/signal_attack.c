@@ -2,20 +2,19 @@
  * Sends signals to TARGET through every route a process has: kill, tkill, tgkill,
  * rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal, a process-group kill, kill(-1) and
  * SIGIO ownership of a pipe (F_SETOWN + F_SETSIG + O_ASYNC, then a write). Under cordon,
- * Landlock's signal scoping must refuse each of them for a process outside the sandbox.
+ * Landlock's signal scoping must reject each of them for a process outside the sandbox.
  *
  * Usage: signal_attack TARGET PGID ROUTES DENIED ALLOWED
  *   TARGET  a pid, or "parent" (the supervisor when cordon runs this program)
- *   PGID    the process group kill_pgrp sends to, or 0 to leave that route out of "all"
- *   ROUTES  comma-separated route names, or "all" for every route except kill_all, which
- *           signals every process the caller may signal and must be named explicitly
+ *   PGID    the process group kill_pgrp sends to, or 0 to skip that route
+ *   ROUTES  comma-separated route names. "all" stands for every route except kill_all,
+ *           which signals every process the caller may signal and must be named itself
  *
  * Reports: target=PID, one CALL=RESULT line per call, then probe_denied and probe_allowed.
  */
 #include "hardening.h"
 
 #include <signal.h>
-#include <sys/pidfd.h>
 
 static pid_t target;
 static pid_t target_group;
@@ -88,7 +87,7 @@ static void route_kill_pgrp(void)
 
 static void route_kill_all(void)
 {
-    /* Linux returns 0 when it found any process to try, even if every signal was refused
+    /* Linux returns 0 when it found any process to try, even if every signal was rejected
        with EPERM, so only the targets' survival shows the result. */
     report_call("kill_all", kill(-1, SIGKILL));
 }
@@ -118,7 +117,7 @@ struct route {
 };
 
 /* The order puts the stopping and terminating signals first: if one of them reached the
-   supervisor, the later calls and the probe hang or die, which the test sees. */
+   supervisor, the later calls and the probe hang or die, and the test fails. */
 static const struct route routes[] = {
     {"kill_stop", route_kill_stop, 1},
     {"kill_term", route_kill_term, 1},
@@ -156,13 +155,13 @@ int main(int argc, char **argv)
     target = parse_pid(argv[1]);
     target_group = parse_pid(argv[2]);
     const char *selection = argv[3];
-    int all = strcmp(selection, "all") == 0;
+    int all = listed(selection, "all");
     printf("target=%d\n", (int)target);
 
     size_t matched = 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const struct route *route = &routes[i];
-        int chosen = all ? route->in_all : listed(selection, route->name);
+        int chosen = (all && route->in_all) || listed(selection, route->name);
         if (route->run == route_kill_pgrp && target_group == 0)
             chosen = 0;
         if (chosen) {

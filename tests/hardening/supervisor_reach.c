@@ -24,7 +24,8 @@
 #include <sys/resource.h>
 #include <sys/uio.h>
 
-/* The open-file limit the attack sets, chosen to differ from every usual default. */
+/* The open-file limit the attack sets, chosen to differ from the common defaults (1024,
+   4096, 524288, 1048576). */
 #define NEW_NOFILE_LIMIT 77
 
 /* Linux's ioprio encoding: the class in bits 13 and up. */
@@ -33,8 +34,8 @@
 #define IOPRIO_WHO_PROCESS 1
 
 /* Returns the start address of TARGET's first writable private mapping, or the address of
-   a local variable when TARGET's maps cannot be read, as under cordon. The address only
-   matters when the call gets past the permission checks. */
+   a variable of this program when TARGET's maps cannot be read, as under cordon. The
+   address only matters when the call gets past the permission checks. */
 static unsigned long writable_address(pid_t pid)
 {
     static unsigned long fallback;
@@ -68,7 +69,8 @@ static void attach_and_detach(pid_t target)
     ptrace(PTRACE_DETACH, target, NULL, NULL);
 }
 
-/* Reads 8 bytes of TARGET's memory and writes them back unchanged. */
+/* Reads 8 bytes of TARGET's memory and writes the buffer back: the same bytes when the
+   read worked, zeros when it failed. */
 static void copy_memory(pid_t target)
 {
     unsigned long bytes = 0;
@@ -129,13 +131,6 @@ static void wait_for_stdin_line(void)
 {
     char byte;
     while (read(0, &byte, 1) == 1 && byte != '\n')
-        ;
-}
-
-static void wait_for_stdin_end(void)
-{
-    char bytes[64];
-    while (read(0, bytes, sizeof bytes) > 0)
         ;
 }
 

@@ -3,7 +3,7 @@
  * TIOCLINUX, each once as the plain request and once with bit 32 of the request set. The
  * kernel ignores the high half of the request, so a filter that compares all 64 bits lets
  * the second form through. Under cordon all four must fail with EPERM. Natively, with stdin
- * not a terminal, the driver answers ENOTTY.
+ * not a terminal, the terminal driver returns ENOTTY.
  *
  * Usage: tty_inject DENIED ALLOWED
  * Reports: tiocsti, tiocsti_high, tioclinux, tioclinux_high, probe_denied, probe_allowed.

@@ -113,7 +113,8 @@ struct RunArgs {
     /// Kill the sandbox after SECONDS (fractions allowed); cordon then exits with 124.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
-    /// Processes the sandbox may have alive at once; new processes beyond it are killed.
+    /// Processes the sandbox may have at once (zombies count, threads do not); fork beyond
+    /// the limit fails with EAGAIN.
     #[arg(long, value_name = "N")]
     max_processes: Option<usize>,
     /// Data-segment limit (RLIMIT_DATA) of every sandboxed process, e.g. 512M or 2G.

@@ -229,6 +229,20 @@ const CLONE_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
     otherwise: Action::Allow,
 });
 
+/// `clone` under a process limit: like [`CLONE_CHECK`], but a new process (no `CLONE_THREAD`)
+/// stops for the tracer, which refuses it with `EAGAIN` when the limit is reached.
+const CLONE_LIMITED: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[
+        arg_test(
+            0,
+            ArgCondition::AnyBitSet(libc::CLONE_UNTRACED as u32 | CLONE_NAMESPACE_FLAGS),
+            Action::Errno(libc::EPERM),
+        ),
+        arg_test(0, ArgCondition::AnyBitSet(libc::CLONE_THREAD as u32), Action::Allow),
+    ],
+    otherwise: Action::Trace,
+});
+
 /// `unshare` fails with `EPERM` for namespace flags, including `CLONE_NEWTIME`, which `clone`
 /// cannot express because its low byte is the exit signal. The kernel reads all 64 bits of the
 /// flags but rejects unknown bits with `EINVAL`, and every namespace flag is in the low half.
@@ -770,6 +784,9 @@ pub struct FilterOptions {
     /// `PROT_EXEC`) for the tracer, which checks the mapped file against the exec rules.
     /// Only worth its cost when the policy restricts exec.
     pub trace_exec_mappings: bool,
+    /// Stop `fork`, `vfork` and process-creating `clone` for the tracer, which enforces
+    /// `--max-processes` before the process exists.
+    pub trace_process_creation: bool,
 }
 
 /// `mmap` with `PROT_EXEC` (arg2) of a file: anonymous mappings (`MAP_ANONYMOUS` in arg3)
@@ -799,6 +816,8 @@ fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
     match nr {
         libc::SYS_mmap if options.trace_exec_mappings => MMAP_TRACE,
         libc::SYS_mprotect | libc::SYS_pkey_mprotect if options.trace_exec_mappings => MPROTECT_TRACE,
+        libc::SYS_fork | libc::SYS_vfork if options.trace_process_creation => Verdict::Trace,
+        libc::SYS_clone if options.trace_process_creation => CLONE_LIMITED,
         _ => verdict(nr),
     }
 }
@@ -1229,7 +1248,8 @@ mod tests {
     /// else about mmap and mprotect stays allowed.
     #[test]
     fn exec_mapping_rules() {
-        let program = build_filter_with(FilterOptions { trace_exec_mappings: true }).unwrap();
+        let options = FilterOptions { trace_exec_mappings: true, ..FilterOptions::default() };
+        let program = build_filter_with(options).unwrap();
         let exec = libc::PROT_READ as u64 | libc::PROT_EXEC as u64;
         let cases: &[(i64, [u64; 6], u32)] = &[
             (libc::SYS_mmap, [0, 4096, exec, libc::MAP_PRIVATE as u64, 3, 0], bpf::SECCOMP_RET_TRACE),

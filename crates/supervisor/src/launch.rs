@@ -93,7 +93,10 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     // Orphans of the sandbox are reparented to cordon, so they stay visible to the tracer.
     process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map_err(step("PR_SET_CHILD_SUBREAPER"))?;
     let restricts_exec = config.policy.has_rules(Category::Exec) || config.policy.default_action(Category::Exec) != Action::Allow;
-    let options = filter::FilterOptions { trace_exec_mappings: restricts_exec };
+    let options = filter::FilterOptions {
+        trace_exec_mappings: restricts_exec,
+        trace_process_creation: config.max_processes.is_some(),
+    };
     let program = filter::build_filter_with(options).map_err(|error| SetupError::Filter(error.to_string()))?;
     if restricts_exec {
         warn_readable_exec_denials(&config.policy);

@@ -3,6 +3,7 @@
 //! death of the supervisor kills the whole sandbox. The tracer keeps the member set, delivers
 //! signals, parks group stops with `PTRACE_LISTEN`, and ends the sandbox when COMMAND exits.
 
+use std::collections::HashSet;
 use std::io;
 
 use cordon_sys::{process, ptrace};
@@ -44,7 +45,10 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
         let (pid, raw) = (status.pid, status.status);
         if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
             context.members.remove(pid);
-            processes.leaders.remove(&pid);
+            if processes.leaders.remove(&pid) {
+                processes.exited.insert(pid);
+            }
+            processes.announced.remove(&pid);
             pins.forget(pid);
             if pid == main {
                 ending = Some(if libc::WIFEXITED(raw) { Ending::Exited(libc::WEXITSTATUS(raw)) } else { Ending::Signaled(libc::WTERMSIG(raw)) });
@@ -56,9 +60,12 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
         if !libc::WIFSTOPPED(raw) {
             continue;
         }
-        if !context.members.contains(pid) {
-            // A new child's first stop can arrive before its parent's fork event.
+        if !processes.announced.contains(&pid) {
+            // A new task's first stop can arrive before its parent's fork event. It stays
+            // stopped until that event has counted it against the process limit.
             context.members.insert(pid);
+            processes.parked.insert(pid);
+            continue;
         }
         if ending.is_some() {
             let _ = process::kill(pid, libc::SIGKILL);
@@ -71,15 +78,49 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
 
 /// The thread-group leaders alive in the sandbox, for `--max-processes`.
 struct Processes {
-    leaders: std::collections::HashSet<libc::pid_t>,
+    leaders: HashSet<libc::pid_t>,
+    /// Leaders that exited but may still be zombies waiting for their parent: they hold a
+    /// pid, so they count against the limit until they are reaped.
+    exited: HashSet<libc::pid_t>,
+    /// Tasks whose creation the tracer has seen (the parent's fork, vfork or clone event).
+    announced: HashSet<libc::pid_t>,
+    /// New tasks whose first stop came before their parent's event, kept stopped until the
+    /// event has counted them.
+    parked: HashSet<libc::pid_t>,
     /// Whether the limit message was printed (once per run).
     reported: bool,
 }
 
 impl Processes {
     fn new(main: libc::pid_t) -> Processes {
-        Processes { leaders: std::collections::HashSet::from([main]), reported: false }
+        Processes {
+            leaders: HashSet::from([main]),
+            exited: HashSet::new(),
+            announced: HashSet::from([main]),
+            parked: HashSet::new(),
+            reported: false,
+        }
     }
+
+    /// Counts the processes holding a pid: live leaders and unreaped zombies.
+    fn count(&mut self) -> usize {
+        self.exited.retain(|&pid| is_zombie(pid));
+        self.leaders.len() + self.exited.len()
+    }
+
+    fn report_limit(&mut self, limit: usize) {
+        if !self.reported {
+            eprintln!("cordon: process limit of {limit} reached; new processes are refused (EAGAIN) or killed");
+            self.reported = true;
+        }
+    }
+}
+
+/// Returns whether `pid` is a zombie (exited, not yet reaped by its parent).
+fn is_zombie(pid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else { return false };
+    let Some(close) = stat.iter().rposition(|&b| b == b')') else { return false };
+    stat.get(close + 2) == Some(&b'Z')
 }
 
 /// The tracer's state across stops.
@@ -99,7 +140,13 @@ fn handle_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t, 
                 Ok(child) => {
                     let child = child as libc::pid_t;
                     context.members.insert(child);
-                    account_new_task(context, processes, child, event);
+                    processes.announced.insert(child);
+                    let allowed = account_new_task(context, processes, child, event);
+                    if processes.parked.remove(&child) && allowed {
+                        if let Err(error) = ptrace::cont(child, 0) {
+                            tracing::debug!(child, %error, "could not resume a new task");
+                        }
+                    }
                 }
                 Err(error) => tracing::warn!(pid, %error, "could not read the new process id"),
             }
@@ -167,6 +214,9 @@ fn seccomp_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t)
             return Ok(());
         }
     };
+    if matches!(info.nr as i64, libc::SYS_fork | libc::SYS_vfork | libc::SYS_clone) {
+        return limit_process_creation(context, state.processes, pid);
+    }
     match exec::check(context, state.own, state.pins, pid, &info) {
         exec::Resume::ToExit => ptrace::resume_to_syscall(pid, 0),
         exec::Resume::Continue | exec::Resume::Failed => ptrace::cont(pid, 0),
@@ -174,24 +224,36 @@ fn seccomp_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t)
 }
 
 /// Counts a new task against `--max-processes` and kills it, before it runs, when it is a
-/// process beyond the limit. Threads do not count.
-fn account_new_task(context: &Context, processes: &mut Processes, child: libc::pid_t, event: i32) {
-    let Some(limit) = context.max_processes else { return };
+/// process beyond the limit. Threads do not count. Returns whether the task may run.
+/// This is the backstop: process creation is normally refused at syscall entry.
+fn account_new_task(context: &Context, processes: &mut Processes, child: libc::pid_t, event: i32) -> bool {
+    let Some(limit) = context.max_processes else { return true };
     // fork and vfork always create a process; clone creates a thread unless the new task
     // leads its own thread group.
     let is_process = event != libc::PTRACE_EVENT_CLONE || is_thread_group_leader(child);
     if !is_process {
-        return;
+        return true;
     }
-    if processes.leaders.len() < limit {
+    if processes.count() < limit {
         processes.leaders.insert(child);
-        return;
+        return true;
     }
-    if !processes.reported {
-        eprintln!("cordon: process limit of {limit} reached; new processes are killed");
-        processes.reported = true;
-    }
+    processes.report_limit(limit);
     let _ = process::kill(child, libc::SIGKILL);
+    false
+}
+
+/// Refuses a process-creating call at its entry when the limit is reached, so that no
+/// process (and no zombie) is created.
+fn limit_process_creation(context: &Context, processes: &mut Processes, pid: libc::pid_t) -> std::io::Result<()> {
+    let at_limit = context.max_processes.is_some_and(|limit| processes.count() >= limit);
+    if at_limit {
+        if let Some(limit) = context.max_processes {
+            processes.report_limit(limit);
+        }
+        ptrace::fail_syscall(pid, libc::EAGAIN)?;
+    }
+    ptrace::cont(pid, 0)
 }
 
 fn is_thread_group_leader(tid: libc::pid_t) -> bool {
