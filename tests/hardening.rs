@@ -241,9 +241,15 @@ const SIGNAL_CALLS: &[&str] = &[
     "tgkill",
     "rt_sigqueueinfo",
     "rt_tgsigqueueinfo",
-    "pidfd_send_signal",
     "kill_kill",
 ];
+
+/// The pidfd route: cordon opens pidfds for sandbox members only, so `pidfd_open` of an
+/// outside process fails with ESRCH and `signal_attack` skips the signal call.
+fn assert_pidfd_route_rejected(output: &Output, context: &str) {
+    assert_reported(output, "pidfd_open", "ESRCH", context);
+    assert_eq!(reported(output, "pidfd_send_signal"), None, "{context}");
+}
 
 #[test]
 fn signal_routes_work_natively() {
@@ -307,6 +313,7 @@ fn signals_to_supervisor_rejected() {
         for call in SIGNAL_CALLS {
             assert_reported(&output, call, "EPERM", &context);
         }
+        assert_pidfd_route_rejected(&output, &context);
         eprintln!("{context}: {}", stdout_text(&output).replace('\n', " "));
         assert_probes(&output, &context);
     }
@@ -341,6 +348,7 @@ fn signals_to_host_process_rejected() {
         for call in SIGNAL_CALLS.iter().chain(&["kill_pgrp"]) {
             assert_reported(&output, call, "EPERM", &context);
         }
+        assert_pidfd_route_rejected(&output, &context);
         assert!(
             host.is_running(),
             "the host process was killed or stopped {context}\n{}",
@@ -670,5 +678,71 @@ fn own_trace_filter_cannot_bypass_supervisor() {
         assert_reported(&output, "install", "ok", &context);
         eprintln!("getppid {context}: {:?}", reported(&output, "getppid"));
         assert_probes(&output, &context);
+    }
+}
+
+/// Calls that reach another process's memory without a signal: kcmp, move_pages and
+/// migrate_pages (Landlock's ptrace scoping refuses them) and process_madvise through a
+/// pidfd (cordon opens pidfds for sandbox members only). Natively, aimed at the parent
+/// process, they succeed (process_madvise on an unmapped range gets ENOMEM, which proves the
+/// permission check passed).
+const MEMORY_ROUTES: &str = r#"
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+target = os.getppid()
+def call(name, *args):
+    ctypes.set_errno(0)
+    result = libc.syscall(*args)
+    print(name, "ok" if result >= 0 else errno.errorcode[ctypes.get_errno()], flush=True)
+call("kcmp", 312, os.getpid(), target, 1, 0, 0)
+call("move_pages", 279, target, 0, None, None, None, 0)
+nodes = ctypes.c_ulong(1)
+call("migrate_pages", 256, target, 64, ctypes.byref(nodes), ctypes.byref(nodes))
+ctypes.set_errno(0)
+pidfd = libc.syscall(434, target, 0)
+print("pidfd_open", "ok" if pidfd >= 0 else errno.errorcode[ctypes.get_errno()], flush=True)
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+vector = iovec(0x400000, 4096)
+call("process_madvise", 440, pidfd, ctypes.byref(vector), 1, 20, 0)
+"#;
+
+#[test]
+fn memory_routes_to_supervisor_rejected() {
+    let native = command_as(Identity::Invoker, "/usr/bin/python3", &["-c", MEMORY_ROUTES])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("start python");
+    let native_text = stdout_text(&native);
+    eprintln!("natively:\n{native_text}");
+    assert!(native_text.contains("kcmp ok"), "{}", describe(&native));
+    assert!(native_text.contains("move_pages ok"), "{}", describe(&native));
+    assert!(native_text.contains("migrate_pages ok"), "{}", describe(&native));
+    assert!(native_text.contains("pidfd_open ok"), "{}", describe(&native));
+
+    for who in identities() {
+        let output = cordon(who, &["run", "--", "/usr/bin/python3", "-c", MEMORY_ROUTES]);
+        let text = stdout_text(&output);
+        eprintln!("under cordon as {who:?}:\n{text}");
+        assert!(output.status.success(), "as {who:?}\n{}", describe(&output));
+        assert!(text.contains("kcmp EPERM"), "kcmp as {who:?}\n{text}");
+        assert!(text.contains("move_pages EPERM"), "move_pages as {who:?}\n{text}");
+        assert!(text.contains("migrate_pages EPERM"), "migrate_pages as {who:?}\n{text}");
+        assert!(text.contains("pidfd_open ESRCH"), "pidfd_open as {who:?}\n{text}");
+        assert!(text.contains("process_madvise EBADF"), "process_madvise as {who:?}\n{text}");
+    }
+}
+
+/// pidfds of the sandbox's own processes still work (asyncio and subprocess use them).
+#[test]
+fn pidfd_open_of_members_works() {
+    let script = "import os, subprocess\n\
+        child = subprocess.Popen(['sleep', '0.2'])\n\
+        print(os.pidfd_open(child.pid) > 0, os.pidfd_open(os.getpid()) > 0)\n\
+        child.wait()";
+    for who in identities() {
+        let output = cordon(who, &["run", "--", "/usr/bin/python3", "-c", script]);
+        assert!(output.status.success(), "as {who:?}\n{}", describe(&output));
+        assert_eq!(stdout_text(&output), "True True\n", "as {who:?}");
     }
 }

@@ -184,6 +184,7 @@ pub const NOTIFIED: &[i64] = &[
     libc::SYS_sched_setattr,
     libc::SYS_sched_getattr,
     libc::SYS_openat2,
+    libc::SYS_pidfd_open,
 ];
 
 /// The largest errno the kernel passes through `SECCOMP_RET_ERRNO` (`MAX_ERRNO`).
@@ -724,7 +725,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(431, "fsconfig", EPERM),  // configures a mount under construction
     row(432, "fsmount", EPERM),   // turns a configured file system into a mount
     row(433, "fspick", EPERM),    // opens an existing mount for reconfiguration
-    row(434, "pidfd_open", ALLOW),
+    row(434, "pidfd_open", Verdict::Notify), // a pidfd of a host process reaches it with process_madvise
     row(435, "clone3", ENOSYS), // libc falls back to clone, whose flags BPF can read
     row(436, "close_range", ALLOW),
     row(437, "openat2", NOTIFY), // the supervisor checks the path and performs the open

@@ -27,6 +27,8 @@ enum Handler {
     /// A call that acts on the process or thread named by the low 32 bits of argument
     /// `index`: allowed on the caller itself, refused for every other pid.
     OwnPid { index: usize },
+    /// `pidfd_open`, performed by the supervisor for sandbox members only.
+    PidfdOpen,
 }
 
 /// The handlers, by syscall number. Every number the filter sends to USER_NOTIF must be
@@ -50,6 +52,7 @@ const HANDLERS: &[(i64, &str, Handler)] = &[
     (libc::SYS_getpriority, "getpriority", Handler::OwnPid { index: 1 }),
     (libc::SYS_ioprio_set, "ioprio_set", Handler::OwnPid { index: 1 }),
     (libc::SYS_ioprio_get, "ioprio_get", Handler::OwnPid { index: 1 }),
+    (libc::SYS_pidfd_open, "pidfd_open", Handler::PidfdOpen),
 ];
 
 type Decoder = fn(&'static str, &Caller, &[u64; 6]) -> Result<OpenRequest, i32>;
@@ -93,7 +96,28 @@ fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicU
     match handler {
         Handler::Open(decode) => serve_open(context, listener, blocking, own, notification, name, decode),
         Handler::OwnPid { index } => serve_own_pid(listener, notification, name, index),
+        Handler::PidfdOpen => serve_pidfd_open(context, listener, notification),
     }
+}
+
+/// Opens a pidfd for the caller, only for a live member of the sandbox: a pidfd of the
+/// supervisor or a host process would reach it through `process_madvise` and
+/// `process_mrelease`, which Landlock's scoping does not cover. The pidfd is opened first and
+/// membership checked afterwards: a member's pid is not reused before the tracer has reaped
+/// it and removed it from the set, so a pidfd opened while the pid was a member is a member's.
+fn serve_pidfd_open(context: &Context, listener: &Arc<OwnedFd>, notification: &notify::Notification) {
+    let id = notification.id;
+    let pid = notification.data.args[0] as u32 as libc::pid_t;
+    let flags = notification.data.args[1] as u32;
+    let reply = match cordon_sys::process::pidfd_open(pid, flags) {
+        Ok(pidfd) if context.members.contains(pid) => Reply::Fd { fd: pidfd, cloexec: true },
+        Ok(_) => Reply::Errno(libc::ESRCH),
+        Err(error) => Reply::Errno(cordon_sys::errno_of(&error)),
+    };
+    if !notify::id_valid(listener.as_fd(), id) {
+        return;
+    }
+    answer(listener.as_fd(), id, reply);
 }
 
 /// Returns whether `target` is another thread of the caller's process (thread pools set the
