@@ -84,7 +84,9 @@ fn timeout_kills_sandbox() {
 /// A fork bomb that never stops on its own: every shell starts copies of itself in a loop.
 /// The classic `bomb() { bomb & bomb & wait; }` dies out under a process limit, because the
 /// killed children let their parents return.
-const FORK_BOMB: &str = "bomb() { while :; do bomb & done; }; bomb";
+/// A fork bomb that keeps trying when fork fails (EAGAIN at the limit), so it runs until the
+/// timeout: every process, children included, forks in a loop.
+const FORK_BOMB: &str = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n";
 
 const PROCESS_LIMIT: usize = 20;
 
@@ -177,7 +179,7 @@ fn fork_bomb_contained() {
         "--timeout",
         "4",
         "--",
-        "sh",
+        "/usr/bin/python3",
         "-c",
         FORK_BOMB,
     ];

@@ -120,6 +120,11 @@ struct RunArgs {
     /// Data-segment limit (RLIMIT_DATA) of every sandboxed process, e.g. 512M or 2G.
     #[arg(long, value_name = "SIZE")]
     memory: Option<String>,
+    /// Run where ptrace is forbidden (some containers): exec is bounded by Landlock's execute
+    /// trees only, exec denies inside them, chdir rules and executable mappings are not
+    /// checked, and a pid namespace ends the sandbox when cordon dies.
+    #[arg(long)]
+    without_ptrace: bool,
     /// Print what is enforced at start-up (the Landlock ABI and trees).
     #[arg(long, short)]
     verbose: bool,
@@ -302,6 +307,7 @@ fn build_config(args: Box<RunArgs>, matches: &ArgMatches) -> Result<Config, Stri
         timeout,
         max_processes: args.max_processes,
         memory,
+        without_ptrace: args.without_ptrace,
     })
 }
 

@@ -24,11 +24,17 @@ pub struct Context {
     pub timed_out: std::sync::atomic::AtomicBool,
     /// Processes killed because an exec or chdir did not match what was checked.
     pub post_validation_kills: std::sync::atomic::AtomicUsize,
+    /// Without ptrace: cordon's init process of the sandbox's pid namespace, whose death
+    /// makes the kernel kill every process in the namespace.
+    pub namespace_init: Option<libc::pid_t>,
 }
 
 impl Context {
     /// Kills every process of the sandbox (a `kill` rule matched, or the sandbox must end).
     pub fn kill_sandbox(&self) {
+        if let Some(init) = self.namespace_init {
+            let _ = cordon_sys::process::kill(init, libc::SIGKILL);
+        }
         for tid in self.members.snapshot() {
             // ESRCH only means the thread is already gone.
             let _ = cordon_sys::process::kill(tid, libc::SIGKILL);

@@ -788,6 +788,9 @@ pub struct FilterOptions {
     /// Stop `fork`, `vfork` and process-creating `clone` for the tracer, which enforces
     /// `--max-processes` before the process exists.
     pub trace_process_creation: bool,
+    /// No tracer is attached (`--without-ptrace`): exec and chdir run unchecked by the
+    /// supervisor (a trace stop without a tracer would fail them with `ENOSYS`).
+    pub no_tracer: bool,
 }
 
 /// `mmap` with `PROT_EXEC` (arg2) of a file: anonymous mappings (`MAP_ANONYMOUS` in arg3)
@@ -817,6 +820,7 @@ fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
     match nr {
         libc::SYS_mmap if options.trace_exec_mappings => MMAP_TRACE,
         libc::SYS_mprotect | libc::SYS_pkey_mprotect if options.trace_exec_mappings => MPROTECT_TRACE,
+        libc::SYS_execve | libc::SYS_execveat | libc::SYS_chdir | libc::SYS_fchdir if options.no_tracer => Verdict::Allow,
         libc::SYS_fork | libc::SYS_vfork if options.trace_process_creation => Verdict::Trace,
         libc::SYS_clone if options.trace_process_creation => CLONE_LIMITED,
         _ => verdict(nr),

@@ -77,7 +77,11 @@ pub struct Rulesets {
 
 /// Builds both rulesets from the policy. `extra_read` lists what the supervisor itself must
 /// read besides the policy's trees (`/proc`).
-pub fn build(policy: &Policy, best_effort: bool) -> Result<Rulesets, LandlockError> {
+///
+/// `namespace_setup`: the supervisor's child must write its uid and gid maps in `/proc`
+/// (`--without-ptrace`), so the supervisor's bound also allows modifying `/proc`; the
+/// sandbox's layer never does.
+pub fn build(policy: &Policy, best_effort: bool, namespace_setup: bool) -> Result<Rulesets, LandlockError> {
     let abi = match cordon_sys::fs::landlock_abi() {
         Ok(abi) => abi,
         Err(error) if best_effort => {
@@ -96,9 +100,14 @@ pub fn build(policy: &Policy, best_effort: bool) -> Result<Rulesets, LandlockErr
     let enforcement = Enforcement { abi, scoped, read_roots, exec_roots, modify_roots };
     let mut supervisor_read = enforcement.read_roots.clone();
     supervisor_read.push(PathBuf::from("/proc"));
-    let trees = |read| Trees { read, exec: &enforcement.exec_roots, modify: &enforcement.modify_roots };
-    let supervisor = ruleset(abi, trees(&supervisor_read), false)?;
-    let sandbox = ruleset(abi, trees(&enforcement.read_roots), scoped)?;
+    let mut supervisor_modify = enforcement.modify_roots.clone();
+    if namespace_setup {
+        supervisor_modify.push(PathBuf::from("/proc"));
+    }
+    let supervisor_trees = Trees { read: &supervisor_read, exec: &enforcement.exec_roots, modify: &supervisor_modify };
+    let sandbox_trees = Trees { read: &enforcement.read_roots, exec: &enforcement.exec_roots, modify: &enforcement.modify_roots };
+    let supervisor = ruleset(abi, supervisor_trees, false)?;
+    let sandbox = ruleset(abi, sandbox_trees, scoped)?;
     Ok(Rulesets { supervisor: Some(supervisor), sandbox: Some(sandbox), enforcement })
 }
 
@@ -208,7 +217,7 @@ mod tests {
     /// Runs `body` in a forked child restricted with the supervisor's ruleset and returns its
     /// exit code: Landlock cannot be undone, so the test process itself stays unrestricted.
     fn in_restricted_child(policy: &Policy, body: impl FnOnce() -> i32) -> i32 {
-        let rulesets = build(policy, false).expect("Landlock rulesets");
+        let rulesets = build(policy, false, false).expect("Landlock rulesets");
         // SAFETY: the child only restricts itself, runs `body` (file operations) and exits.
         match unsafe { process::fork() }.expect("fork") {
             process::Forked::Child => {

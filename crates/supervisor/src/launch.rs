@@ -33,6 +33,9 @@ pub struct Config {
     pub max_processes: Option<usize>,
     /// `RLIMIT_DATA` of every sandboxed process, in bytes.
     pub memory: Option<u64>,
+    /// Run without ptrace: exec is bounded by Landlock only, chdir and executable mappings
+    /// are not checked, and a pid namespace ends the sandbox when cordon dies.
+    pub without_ptrace: bool,
 }
 
 /// Exit status when `--timeout` expired (as with timeout(1)).
@@ -57,7 +60,7 @@ pub enum SetupError {
     Step { step: &'static str, source: io::Error },
     #[error("installing the seccomp filter in the sandbox failed: {0}; cordon needs Linux 5.19 or later with seccomp user notification (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)")]
     Seccomp(io::Error),
-    #[error("cannot attach to the sandbox with ptrace: {0}; ptrace may be forbidden here (a container's seccomp profile or Yama ptrace_scope=3)")]
+    #[error("cannot attach to the sandbox with ptrace: {0}; ptrace may be forbidden here (a container's seccomp profile, Yama ptrace_scope=3, or another tracer). --without-ptrace runs without it, with exec bounded by Landlock only and chdir unchecked (see the documentation)")]
     Ptrace(io::Error),
     #[error("{0}")]
     Landlock(#[from] crate::landlock::LandlockError),
@@ -90,20 +93,29 @@ struct Exec {
 
 /// Runs the sandbox and returns the exit status cordon should exit with.
 pub fn run(config: Config) -> Result<i32, SetupError> {
+    if config.without_ptrace && config.max_processes.is_some() {
+        return Err(SetupError::Command("--max-processes is enforced by the tracer and cannot be combined with --without-ptrace".into()));
+    }
     // Orphans of the sandbox are reparented to cordon, so they stay visible to the tracer.
     process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map_err(step("PR_SET_CHILD_SUBREAPER"))?;
     let restricts_exec = config.policy.has_rules(Category::Exec) || config.policy.default_action(Category::Exec) != Action::Allow;
     let options = filter::FilterOptions {
-        trace_exec_mappings: restricts_exec,
+        trace_exec_mappings: restricts_exec && !config.without_ptrace,
         trace_process_creation: config.max_processes.is_some(),
+        no_tracer: config.without_ptrace,
     };
+    if config.without_ptrace {
+        eprintln!(
+            "cordon: running without ptrace: exec is bounded by Landlock's execute trees only, exec deny rules inside them, chdir rules and executable mappings are not checked"
+        );
+    }
     let program = filter::build_filter_with(options).map_err(|error| SetupError::Filter(error.to_string()))?;
     if restricts_exec {
         warn_readable_exec_denials(&config.policy);
     }
     // Both rulesets are built before the supervisor restricts itself, and the supervisor is
     // restricted before the child exists, so the sandbox's domain nests inside it.
-    let rulesets = landlock::build(&config.policy, config.best_effort)?;
+    let rulesets = landlock::build(&config.policy, config.best_effort, config.without_ptrace)?;
     tracing::info!("{}", rulesets.enforcement);
     if let Some(supervisor) = rulesets.supervisor {
         landlock::restrict_supervisor(supervisor)?;
@@ -122,14 +134,27 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     let main = match forked {
         process::Forked::Child => {
             drop((ready_read, go_write, error_read));
-            child(&config, &program, &exec, sandbox_ruleset, own_session, [ready_write, go_read, error_write])
+            let pipes = [ready_write, go_read, error_write];
+            if config.without_ptrace {
+                namespace_stub(&config, &program, &exec, sandbox_ruleset, own_session, pipes)
+            }
+            child(&config, &program, &exec, sandbox_ruleset, own_session, pipes)
         }
         process::Forked::Parent { pid } => pid,
     };
     drop((ready_write, go_read, error_write));
 
-    let listener = take_listener(main, &ready_read)?;
-    ptrace::seize(main, ptrace::OPTIONS).map_err(SetupError::Ptrace)?;
+    // Without ptrace, `main` is a stub whose child is cordon's init of the pid namespace, and
+    // the command runs in the init's child.
+    let init = if config.without_ptrace { Some(first_child_of(main)?) } else { None };
+    let command_pid = match init {
+        Some(init) => first_child_of(init)?,
+        None => main,
+    };
+    let listener = take_listener(command_pid, &ready_read)?;
+    if !config.without_ptrace {
+        ptrace::seize(main, ptrace::OPTIONS).map_err(SetupError::Ptrace)?;
+    }
     // Only now, because pidfd_getfd above needs the child (forked from this process) to be
     // dumpable. A non-dumpable supervisor keeps same-user processes from reading its memory
     // and its procfs entries; the sandbox itself is dumpable again after exec.
@@ -137,27 +162,39 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     if let Err(error) = notify::set_sync_wake_up(listener.as_fd()) {
         tracing::debug!(%error, "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP unavailable");
     }
+    let members = if config.without_ptrace {
+        let init = init.unwrap_or(main);
+        let link = std::fs::read_link(format!("/proc/{init}/ns/pid")).map_err(step("reading the sandbox's pid namespace"))?;
+        Members::of_namespace(std::os::unix::ffi::OsStrExt::as_bytes(link.as_os_str()).to_vec(), init)
+    } else {
+        Members::default()
+    };
     let context = Arc::new(Context {
         policy: config.policy,
-        members: Members::default(),
+        members,
         reporter: Reporter::new(config.quiet, config.log),
         terminal,
         max_processes: config.max_processes,
         timed_out: std::sync::atomic::AtomicBool::new(false),
         post_validation_kills: std::sync::atomic::AtomicUsize::new(0),
+        namespace_init: init,
     });
     context.members.insert(main);
 
     // Threads inherit the mask: only the forwarding thread receives these signals.
     process::mask_signals(signals::FORWARDED, true).map_err(step("blocking forwarded signals"))?;
-    start_threads(&context, listener, main, own_session)?;
+    start_threads(&context, listener, command_pid, own_session)?;
     if let Some(timeout) = config.timeout {
         start_timer(&context, timeout)?;
     }
     process::write_fd(go_write.as_fd(), b"g").map_err(step("starting the sandboxed command"))?;
     drop(go_write);
 
-    let ending = tracer::trace(&context, main).map_err(step("tracing the sandbox"))?;
+    let ending = if config.without_ptrace {
+        wait_for_init(&context, main).map_err(step("waiting for the sandbox"))?
+    } else {
+        tracer::trace(&context, main).map_err(step("tracing the sandbox"))?
+    };
     context.reporter.finish();
     if let Some(error) = exec_error(&error_read) {
         let command = config.command[0].to_string_lossy().into_owned();
@@ -168,6 +205,110 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         return Ok(EXIT_TIMED_OUT);
     }
     Ok(ending.code())
+}
+
+fn creds_euid() -> u32 {
+    cordon_sys::creds::ids().1
+}
+
+/// Returns the first child of `parent` (from `/proc/PID/task/PID/children`), waiting briefly
+/// for it to appear.
+fn first_child_of(parent: libc::pid_t) -> Result<libc::pid_t, SetupError> {
+    let path = format!("/proc/{parent}/task/{parent}/children");
+    for _ in 0..2000 {
+        let text = std::fs::read_to_string(&path).map_err(step("finding the sandboxed command"))?;
+        if let Some(pid) = text.split_whitespace().next().and_then(|pid| pid.parse().ok()) {
+            return Ok(pid);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Err(SetupError::Step { step: "finding the sandboxed command", source: io::Error::other("the namespace's init started no command") })
+}
+
+/// Waits for the stub of the pid namespace, which exits with the command's status.
+fn wait_for_init(context: &Context, init: libc::pid_t) -> io::Result<tracer::Ending> {
+    loop {
+        let status = process::wait_any()?;
+        if status.pid != init {
+            continue;
+        }
+        if libc::WIFEXITED(status.status) {
+            return Ok(tracer::Ending::Exited(libc::WEXITSTATUS(status.status)));
+        }
+        if libc::WIFSIGNALED(status.status) {
+            context.kill_sandbox();
+            return Ok(tracer::Ending::Signaled(libc::WTERMSIG(status.status)));
+        }
+    }
+}
+
+/// Runs cordon's child in `--without-ptrace` mode: creates the sandbox's pid namespace (with a
+/// user namespace mapping the caller's own ids when unprivileged) and starts its init. Each
+/// of the two dies with its parent (`PR_SET_PDEATHSIG`), and neither changes credentials,
+/// which would clear that setting: cordon's death kills the stub, the stub's death kills the
+/// init, and the init's death makes the kernel kill every process in the namespace.
+fn namespace_stub(
+    config: &Config,
+    program: &[libc::sock_filter],
+    exec: &Exec,
+    ruleset: Option<::landlock::RulesetCreated>,
+    own_session: bool,
+    pipes: [OwnedFd; 3],
+) -> ! {
+    // If cordon died before this prctl, the command never gets the start byte and exits,
+    // and so do the init and this stub.
+    let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    let unprivileged = creds_euid() != 0;
+    if process::unshare_pid_namespace(unprivileged).is_err() {
+        process::exit_now(125);
+    }
+    // SAFETY: this process is single-threaded (a fork of the single-threaded supervisor).
+    let init = match unsafe { process::fork() } {
+        Ok(process::Forked::Child) => namespace_init(config, program, exec, ruleset, own_session, pipes),
+        Ok(process::Forked::Parent { pid }) => pid,
+        Err(_) => process::exit_now(125),
+    };
+    drop(pipes);
+    exit_with_child(init)
+}
+
+/// Runs as pid 1 of the sandbox's pid namespace: starts the command in a child, reaps
+/// orphans, and exits with the command's status.
+fn namespace_init(
+    config: &Config,
+    program: &[libc::sock_filter],
+    exec: &Exec,
+    ruleset: Option<::landlock::RulesetCreated>,
+    own_session: bool,
+    pipes: [OwnedFd; 3],
+) -> ! {
+    let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    // SAFETY: this process is single-threaded (a fork of the single-threaded supervisor).
+    let command = match unsafe { process::fork() } {
+        Ok(process::Forked::Child) => child(config, program, exec, ruleset, own_session, pipes),
+        Ok(process::Forked::Parent { pid }) => pid,
+        Err(_) => process::exit_now(125),
+    };
+    drop(pipes);
+    exit_with_child(command)
+}
+
+/// Reaps children until `pid` exits, then exits with its status (128 + signal when killed).
+fn exit_with_child(pid: libc::pid_t) -> ! {
+    loop {
+        match process::wait_child() {
+            Ok(status) if status.pid == pid => {
+                let code = if libc::WIFEXITED(status.status) {
+                    libc::WEXITSTATUS(status.status)
+                } else {
+                    128 + libc::WTERMSIG(status.status)
+                };
+                process::exit_now(code);
+            }
+            Ok(_) => {}
+            Err(_) => process::exit_now(125),
+        }
+    }
 }
 
 /// Says at start-up which exec denials are advisory: a program that may read a file can load

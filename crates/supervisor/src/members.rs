@@ -8,9 +8,18 @@ use std::sync::RwLock;
 #[derive(Default)]
 pub struct Members {
     tids: RwLock<HashSet<libc::pid_t>>,
+    /// Without ptrace there are no fork events to follow: the sandbox is then the pid
+    /// namespace cordon created, named by its `/proc/PID/ns/pid` link, minus its init.
+    namespace: Option<(Vec<u8>, libc::pid_t)>,
 }
 
 impl Members {
+    /// Members defined by a pid namespace (`--without-ptrace`): every process in it except
+    /// cordon's own init process `init`.
+    pub fn of_namespace(link: Vec<u8>, init: libc::pid_t) -> Members {
+        Members { tids: RwLock::default(), namespace: Some((link, init)) }
+    }
+
     pub fn insert(&self, tid: libc::pid_t) {
         self.write().insert(tid);
     }
@@ -20,6 +29,12 @@ impl Members {
     }
 
     pub fn contains(&self, tid: libc::pid_t) -> bool {
+        if let Some((link, init)) = &self.namespace {
+            return tid != *init && std::fs::read_link(format!("/proc/{tid}/ns/pid")).is_ok_and(|target| {
+                use std::os::unix::ffi::OsStrExt;
+                target.as_os_str().as_bytes() == link.as_slice()
+            });
+        }
         self.read().contains(&tid)
     }
 

@@ -232,3 +232,37 @@ pub fn set_rlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> 
     check_int(unsafe { libc::setrlimit(resource, &limit) })?;
     Ok(())
 }
+
+/// Moves the calling (single-threaded) process into a new user namespace, when `with_user` is
+/// set, and makes its next child the init process of a new pid namespace. The user namespace
+/// maps the caller's own uid and gid, so files keep their owners.
+pub fn unshare_pid_namespace(with_user: bool) -> io::Result<()> {
+    // SAFETY: getuid and getgid take no arguments and cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let flags = if with_user { libc::CLONE_NEWUSER | libc::CLONE_NEWPID } else { libc::CLONE_NEWPID };
+    // SAFETY: unshare takes an integer flag word.
+    check_int(unsafe { libc::unshare(flags) })?;
+    if with_user {
+        std::fs::write("/proc/self/setgroups", b"deny")?;
+        std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+        std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+    }
+    Ok(())
+}
+
+/// Waits for any child, returning its pid and raw status (`waitpid(-1, 0)`), retrying on
+/// `EINTR`. Does not allocate (safe after fork).
+pub fn wait_child() -> io::Result<WaitStatus> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes one int through the pointer we own.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if pid >= 0 {
+            return Ok(WaitStatus { pid, status });
+        }
+        let error = io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EINTR) {
+            return Err(error);
+        }
+    }
+}
