@@ -183,8 +183,8 @@ pub const NOTIFIED: &[i64] = &[
     libc::SYS_prlimit64,
     libc::SYS_sched_setattr,
     libc::SYS_sched_getattr,
-    libc::SYS_openat2,
     libc::SYS_pidfd_open,
+    libc::SYS_openat2,
 ];
 
 /// The largest errno the kernel passes through `SECCOMP_RET_ERRNO` (`MAX_ERRNO`).
