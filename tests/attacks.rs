@@ -12,7 +12,8 @@ mod common;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use common::attack_programs::{output_within, Program, RaceCounts};
+use common::attack_programs::{output_within, RaceCounts};
+use common::c_programs::CProgram;
 use common::{command_as, cordon_bin, describe, identities, Identity, Scratch};
 
 /// Run time of one race per identity, shared by its variants.
@@ -53,7 +54,7 @@ impl Race {
 fn path_buffer_flip() {
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let variants = ["open", "openat", "openat2"];
-    let program = Program::build("race_path_flip");
+    let program = CProgram::build("attacks", "race_path_flip");
     for variant in variants {
         let race = Race {
             program: "race_path_flip",
@@ -74,7 +75,7 @@ fn final_symlink_swap() {
         denied: "secret",
         milliseconds: RACE_MILLISECONDS,
     };
-    check_race(&race, &Program::build(race.program));
+    check_race(&race, &CProgram::build("attacks", race.program));
 }
 
 #[test]
@@ -86,7 +87,7 @@ fn middle_directory_swap() {
         denied: "secret/**",
         milliseconds: RACE_MILLISECONDS,
     };
-    check_race(&race, &Program::build(race.program));
+    check_race(&race, &CProgram::build("attacks", race.program));
 }
 
 #[test]
@@ -98,17 +99,17 @@ fn dirfd_renamed_concurrently() {
         denied: "w/priv/**",
         milliseconds: RACE_MILLISECONDS,
     };
-    check_race(&race, &Program::build(race.program));
+    check_race(&race, &CProgram::build("attacks", race.program));
 }
 
-fn check_race(race: &Race, program: &Program) {
+fn check_race(race: &Race, program: &CProgram) {
     check_native(race, program);
     for who in identities() {
         check_under_cordon(race, program, who);
     }
 }
 
-fn check_native(race: &Race, program: &Program) {
+fn check_native(race: &Race, program: &CProgram) {
     let scratch = prepare(race, program, Identity::Invoker);
     let output = output_within(
         command_as(
@@ -134,7 +135,7 @@ fn check_native(race: &Race, program: &Program) {
     );
 }
 
-fn check_under_cordon(race: &Race, program: &Program, who: Identity) {
+fn check_under_cordon(race: &Race, program: &CProgram, who: Identity) {
     let scratch = prepare(race, program, who);
     let mut args = cordon_options(race, &scratch);
     args.push("--".to_owned());
@@ -177,7 +178,7 @@ fn check_under_cordon(race: &Race, program: &Program, who: Identity) {
 }
 
 /// Creates the race's directory and files, owned by `who`.
-fn prepare(race: &Race, program: &Program, who: Identity) -> Scratch {
+fn prepare(race: &Race, program: &CProgram, who: Identity) -> Scratch {
     let scratch = Scratch::new(who, &race.label());
     let dir = scratch.path.display().to_string();
     let output = output_within(

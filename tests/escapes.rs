@@ -14,7 +14,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::attack_programs::{contains_bytes, output_within, reported, Program};
+use common::attack_programs::{contains_bytes, output_within, reported};
+use common::c_programs::CProgram;
 use common::{command_as, cordon_bin, describe, identities, Identity, Scratch};
 
 const SECRET: &str = "SECRET-bytes-no-escape-may-print";
@@ -54,7 +55,7 @@ impl Target {
 }
 
 /// Runs the escape program natively as the invoking user.
-fn run_native(program: &Program, with_public: bool) -> Output {
+fn run_native(program: &CProgram, with_public: bool) -> Output {
     let target = Target::new(Identity::Invoker, "escape-native");
     let command = command_as(
         Identity::Invoker,
@@ -71,7 +72,7 @@ fn run_native(program: &Program, with_public: bool) -> Output {
 }
 
 /// Runs the escape program under cordon as `who` with reading the secret denied.
-fn run_confined(who: Identity, program: &Program, with_public: bool) -> Output {
+fn run_confined(who: Identity, program: &CProgram, with_public: bool) -> Output {
     let target = Target::new(who, "escape-confined");
     let mut args = vec![
         "run".to_owned(),
@@ -109,7 +110,7 @@ fn assert_no_secret(output: &Output, who: Identity) {
 
 #[test]
 fn io_uring_setup_refused() {
-    let program = Program::build("escape_io_uring");
+    let program = CProgram::build("attacks", "escape_io_uring");
     let native = run_native(&program, false);
     assert_eq!(
         reported(&native, "io_uring_setup").as_deref(),
@@ -145,7 +146,7 @@ fn io_uring_setup_refused() {
 
 #[test]
 fn x32_open_refused() {
-    let program = Program::build("escape_x32");
+    let program = CProgram::build("attacks", "escape_x32");
     let native = run_native(&program, false);
     let native_result = reported(&native, "x32_open");
     eprintln!("x32 open natively: {native_result:?}");
@@ -170,7 +171,7 @@ fn x32_open_refused() {
 
 #[test]
 fn int80_open_refused() {
-    let program = Program::build("escape_int80");
+    let program = CProgram::build("attacks", "escape_int80");
     let native = run_native(&program, false);
     assert_eq!(
         reported(&native, "int80_open").as_deref(),
@@ -194,7 +195,7 @@ fn int80_open_refused() {
 
 #[test]
 fn clone_untraced_refused() {
-    let program = Program::build("escape_clone_untraced");
+    let program = CProgram::build("attacks", "escape_clone_untraced");
     let native = run_native(&program, false);
     assert_eq!(
         reported(&native, "clone").as_deref(),
@@ -230,7 +231,7 @@ fn clone_untraced_refused() {
 
 #[test]
 fn clone3_refused() {
-    let program = Program::build("escape_clone3");
+    let program = CProgram::build("attacks", "escape_clone3");
     let native = run_native(&program, false);
     assert_eq!(
         reported(&native, "clone3").as_deref(),
@@ -260,7 +261,7 @@ fn clone3_refused() {
 
 #[test]
 fn unshare_mount_namespace_refused() {
-    let program = Program::build("escape_unshare");
+    let program = CProgram::build("attacks", "escape_unshare");
     let native = run_native(&program, true);
     assert_eq!(
         reported(&native, "unshare").as_deref(),

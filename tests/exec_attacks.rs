@@ -20,9 +20,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use common::attack_programs::{output_within, reported};
-use common::exec_support::{
-    marker_lines, post_validation_kills, ExecCounts, ExecProgram, MarkerLayout,
-};
+use common::c_programs::CProgram;
+use common::exec_support::{marker_lines, post_validation_kills, ExecCounts, MarkerLayout};
 use common::sandbox::program_stderr;
 use common::{command_as, cordon_bin, describe, identities, Identity, Scratch};
 
@@ -102,8 +101,8 @@ fn exec_race(program: &'static str, variant: Option<&'static str>) -> Race {
 fn exec_path_buffer_flip() {
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let variants = ["vfork", "thread"];
-    let program = ExecProgram::build("exec_path_flip");
-    let marker = ExecProgram::build("marker");
+    let program = CProgram::build("exec_attacks", "exec_path_flip");
+    let marker = CProgram::build("exec_attacks", "marker");
     // Each variant gets the whole race time: the thread variant manages only about 100 allowed
     // execs per second under cordon on the test machine, too few to split the time.
     for variant in variants {
@@ -118,8 +117,8 @@ fn exec_symlink_swap() {
     let race = exec_race("exec_symlink_swap", Some("binary"));
     check_race(
         &race,
-        &ExecProgram::build(race.program),
-        &ExecProgram::build("marker"),
+        &CProgram::build("exec_attacks", race.program),
+        &CProgram::build("exec_attacks", "marker"),
     );
 }
 
@@ -129,8 +128,8 @@ fn exec_interpreter_symlink_swap() {
     let race = exec_race("exec_symlink_swap", Some("interpreter"));
     check_race(
         &race,
-        &ExecProgram::build(race.program),
-        &ExecProgram::build("marker"),
+        &CProgram::build("exec_attacks", race.program),
+        &CProgram::build("exec_attacks", "marker"),
     );
 }
 
@@ -140,8 +139,8 @@ fn execveat_dirfd_directory_exchange() {
     let race = exec_race("exec_dirfd_exchange", None);
     check_race(
         &race,
-        &ExecProgram::build(race.program),
-        &ExecProgram::build("marker"),
+        &CProgram::build("exec_attacks", race.program),
+        &CProgram::build("exec_attacks", "marker"),
     );
 }
 
@@ -157,8 +156,8 @@ fn chdir_path_buffer_flip() {
     };
     check_race(
         &race,
-        &ExecProgram::build(race.program),
-        &ExecProgram::build("marker"),
+        &CProgram::build("exec_attacks", race.program),
+        &CProgram::build("exec_attacks", "marker"),
     );
 }
 
@@ -174,19 +173,19 @@ fn opath_open_of_hidden_file_flip() {
     };
     check_race(
         &race,
-        &ExecProgram::build(race.program),
-        &ExecProgram::build("marker"),
+        &CProgram::build("exec_attacks", race.program),
+        &CProgram::build("exec_attacks", "marker"),
     );
 }
 
-fn check_race(race: &Race, program: &ExecProgram, marker: &ExecProgram) {
+fn check_race(race: &Race, program: &CProgram, marker: &CProgram) {
     check_native(race, program, marker);
     for who in identities() {
         check_under_cordon(race, program, marker, who);
     }
 }
 
-fn check_native(race: &Race, program: &ExecProgram, marker: &ExecProgram) {
+fn check_native(race: &Race, program: &CProgram, marker: &CProgram) {
     let scratch = prepare(race, program, marker, Identity::Invoker);
     let operands = run_operands(race, &scratch);
     let output = output_within(
@@ -211,7 +210,7 @@ fn check_native(race: &Race, program: &ExecProgram, marker: &ExecProgram) {
     );
 }
 
-fn check_under_cordon(race: &Race, program: &ExecProgram, marker: &ExecProgram, who: Identity) {
+fn check_under_cordon(race: &Race, program: &CProgram, marker: &CProgram, who: Identity) {
     let scratch = prepare(race, program, marker, who);
     let mut args = cordon_options(race, &scratch);
     args.push("--".to_owned());
@@ -275,7 +274,7 @@ fn check_under_cordon(race: &Race, program: &ExecProgram, marker: &ExecProgram, 
 }
 
 /// Creates the race's directory and files, owned by `who`.
-fn prepare(race: &Race, program: &ExecProgram, marker: &ExecProgram, who: Identity) -> Scratch {
+fn prepare(race: &Race, program: &CProgram, marker: &CProgram, who: Identity) -> Scratch {
     let scratch = Scratch::new(who, &race.label());
     let dir = scratch.path.display().to_string();
     let operands = ["prepare".to_owned(), dir.clone(), marker.path_string()];
@@ -365,7 +364,7 @@ fn dynamic_loader_cannot_load_unreadable_denied_binary() {
         eprintln!("skipped: {DYNAMIC_LOADER} does not exist on this machine");
         return;
     }
-    let marker = ExecProgram::build("marker");
+    let marker = CProgram::build("exec_attacks", "marker");
     for who in identities() {
         let layout = MarkerLayout::new(who, "ld-so", &marker);
         let markers = layout.markers_string();
@@ -442,7 +441,7 @@ fn dynamic_loader_killed_mapping_exec_denied_binary() {
         eprintln!("skipped: {DYNAMIC_LOADER} does not exist on this machine");
         return;
     }
-    let marker = ExecProgram::build("marker");
+    let marker = CProgram::build("exec_attacks", "marker");
     for who in identities() {
         let layout = MarkerLayout::new(who, "ld-so-map", &marker);
         let markers = layout.markers_string();
@@ -469,8 +468,8 @@ fn dynamic_loader_killed_mapping_exec_denied_binary() {
 #[test]
 fn memfd_exec_denied_by_memfd_pattern() {
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    let program = ExecProgram::build("memfd_exec");
-    let marker = ExecProgram::build("marker");
+    let program = CProgram::build("exec_attacks", "memfd_exec");
+    let marker = CProgram::build("exec_attacks", "marker");
     let memfd_marker = "memfd:marker";
     for who in identities() {
         let layout = MarkerLayout::new(who, "memfd", &marker);
@@ -537,8 +536,8 @@ fn memfd_exec_denied_by_memfd_pattern() {
 #[test]
 fn forged_trace_data_does_not_bypass_exec_check() {
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    let program = ExecProgram::build("forged_trace");
-    let marker = ExecProgram::build("marker");
+    let program = CProgram::build("exec_attacks", "forged_trace");
+    let marker = CProgram::build("exec_attacks", "marker");
     for who in identities() {
         let layout = MarkerLayout::new(who, "forged", &marker);
         let command = vec![

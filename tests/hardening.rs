@@ -16,9 +16,10 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::attack_programs::{output_within, reported};
+use common::c_programs::CProgram;
 use common::hardening_support::{
     assert_probes, assert_reported, make_dir, native_identity, open_files_limit, proc_stat,
-    proc_status, test_user_uid, HardeningProgram, HostProcess, ProbeFiles, Running,
+    proc_status, test_user_uid, HostProcess, ProbeFiles, Running,
 };
 use common::sandbox::{run_args, stderr_text, stdout_text};
 use common::{command_as, cordon, cordon_bin, describe, identities, is_root, Identity, Scratch};
@@ -253,7 +254,7 @@ fn assert_pidfd_route_rejected(output: &Output, context: &str) {
 
 #[test]
 fn signal_routes_work_natively() {
-    let program = HardeningProgram::build("signal_attack");
+    let program = CProgram::build("hardening", "signal_attack");
     let who = native_identity();
     let files = ProbeFiles::new(who, "signal-native");
     for route in SIGNAL_ROUTES {
@@ -286,11 +287,11 @@ fn signal_routes_work_natively() {
 
 #[test]
 fn signals_to_supervisor_rejected() {
-    let program = HardeningProgram::build("signal_attack");
+    let program = CProgram::build("hardening", "signal_attack");
     for who in identities() {
         let files = ProbeFiles::new(who, "signal-supervisor");
         let command = strings![
-            program.path(),
+            program.path_string(),
             "parent",
             0,
             "all",
@@ -321,7 +322,7 @@ fn signals_to_supervisor_rejected() {
 
 #[test]
 fn signals_to_host_process_rejected() {
-    let program = HardeningProgram::build("signal_attack");
+    let program = CProgram::build("hardening", "signal_attack");
     for who in identities() {
         let files = ProbeFiles::new(who, "signal-host");
         let mut host = HostProcess::start(who);
@@ -333,7 +334,14 @@ fn signals_to_host_process_rejected() {
             "all"
         };
         let pid = host.pid().to_string();
-        let command = strings![program.path(), pid, pid, routes, files.secret, files.public];
+        let command = strings![
+            program.path_string(),
+            pid,
+            pid,
+            routes,
+            files.secret,
+            files.public
+        ];
         let args = run_args(&files.deny_secret(), &command);
         let output = output_within(command_as(who, cordon_bin(), &args), RUN_TIMEOUT);
         let context = format!("against a host process as {who:?}");
@@ -470,7 +478,7 @@ fn run_reach(command: std::process::Command) -> ReachRun {
 
 #[test]
 fn supervisor_reach_works_natively() {
-    let program = HardeningProgram::build("supervisor_reach");
+    let program = CProgram::build("hardening", "supervisor_reach");
     let who = native_identity();
     let files = ProbeFiles::new(who, "reach-native");
     let victim = HostProcess::start(who);
@@ -507,7 +515,7 @@ fn supervisor_reach_works_natively() {
 
 #[test]
 fn supervisor_reach_rejected() {
-    let program = HardeningProgram::build("supervisor_reach");
+    let program = CProgram::build("hardening", "supervisor_reach");
     for who in identities() {
         let files = ProbeFiles::new(who, "reach-supervisor");
         // The policy allows all of /proc, so only the membership check on procfs pids can
@@ -515,7 +523,13 @@ fn supervisor_reach_rejected() {
         let mut options = strings!["--allow-read", "/proc/**", "--allow-write", "/proc/**"];
         options.extend(files.deny_secret());
         let user = prio_user_operand(who);
-        let command = strings![program.path(), "parent", user, files.secret, files.public];
+        let command = strings![
+            program.path_string(),
+            "parent",
+            user,
+            files.secret,
+            files.public
+        ];
         let command = command_as(who, cordon_bin(), &run_args(&options, &command));
         let ReachRun {
             output,
@@ -557,7 +571,7 @@ const TTY_CALLS: &[&str] = &["tiocsti", "tiocsti_high", "tioclinux", "tioclinux_
 
 #[test]
 fn tiocsti_high_bit_rejected() {
-    let program = HardeningProgram::build("tty_inject");
+    let program = CProgram::build("hardening", "tty_inject");
     let native_files = ProbeFiles::new(native_identity(), "tty-native");
     let operands = [&native_files.secret, &native_files.public];
     let native = output_within(
@@ -576,7 +590,7 @@ fn tiocsti_high_bit_rejected() {
 
     for who in identities() {
         let files = ProbeFiles::new(who, "tty-confined");
-        let command = strings![program.path(), files.secret, files.public];
+        let command = strings![program.path_string(), files.secret, files.public];
         let args = run_args(&files.deny_secret(), &command);
         let output = output_within(command_as(who, cordon_bin(), &args), RUN_TIMEOUT);
         let context = format!("under cordon as {who:?}");
@@ -592,10 +606,10 @@ fn tiocsti_high_bit_rejected() {
 // Seccomp filters installed by the sandboxed program.
 
 /// Runs `own_filter MODE` natively as the native identity and under cordon as `who`.
-fn run_own_filter(program: &HardeningProgram, mode: &str, who: Option<Identity>) -> Output {
+fn run_own_filter(program: &CProgram, mode: &str, who: Option<Identity>) -> Output {
     let runner = who.unwrap_or_else(native_identity);
     let files = ProbeFiles::new(runner, &format!("filter-{mode}"));
-    let command = strings![program.path(), mode, files.secret, files.public];
+    let command = strings![program.path_string(), mode, files.secret, files.public];
     let command = match who {
         None => command_as(runner, &command[0], &command[1..]),
         Some(who) => command_as(who, cordon_bin(), &run_args(&files.deny_secret(), &command)),
@@ -621,7 +635,7 @@ fn run_own_filter(program: &HardeningProgram, mode: &str, who: Option<Identity>)
 
 #[test]
 fn own_errno_filter_restricts_only_itself() {
-    let program = HardeningProgram::build("own_filter");
+    let program = CProgram::build("hardening", "own_filter");
     let native = run_own_filter(&program, "errno", None);
     assert_reported(&native, "install", "ok", "natively");
     assert_reported(&native, "openat_allowed", "EPERM", "natively");
@@ -638,7 +652,7 @@ fn own_errno_filter_restricts_only_itself() {
 
 #[test]
 fn own_listener_filter_cannot_continue_open() {
-    let program = HardeningProgram::build("own_filter");
+    let program = CProgram::build("hardening", "own_filter");
     let native = run_own_filter(&program, "listener", None);
     assert_reported(&native, "install", "ok", "natively");
     assert_reported(&native, "open_denied", "ok", "natively");
@@ -665,7 +679,7 @@ fn own_listener_filter_cannot_continue_open() {
 
 #[test]
 fn own_trace_filter_cannot_bypass_supervisor() {
-    let program = HardeningProgram::build("own_filter");
+    let program = CProgram::build("hardening", "own_filter");
     let native = run_own_filter(&program, "trace", None);
     assert_reported(&native, "install", "ok", "natively");
     // Without a tracer, the kernel fails a call whose filter returns SECCOMP_RET_TRACE.

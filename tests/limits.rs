@@ -9,9 +9,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::attack_programs::output_within;
+use common::c_programs::CProgram;
 use common::hardening_support::{
     descendants, fd_count, native_identity, proc_stat, process_table, resident_kib, test_user_uid,
-    HardeningProgram, ProbeFiles, ProcessEntry, Running,
+    ProbeFiles, ProcessEntry, Running,
 };
 use common::sandbox::{stderr_text, stdout_text, PYTHON};
 use common::{command_as, cordon, cordon_bin, describe, identities, is_root, Identity};
@@ -236,7 +237,7 @@ const RACE_CHILDREN: usize = 500;
 
 #[test]
 fn process_limit_child_never_runs() {
-    let program = HardeningProgram::build("limit_race");
+    let program = CProgram::build("hardening", "limit_race");
     let workers = RACE_WORKERS.to_string();
     let operands = [workers.clone(), RACE_CHILDREN.to_string()];
     let forked = RACE_WORKERS * RACE_CHILDREN;
@@ -258,7 +259,7 @@ fn process_limit_child_never_runs() {
             "--max-processes",
             workers,
             "--",
-            program.path(),
+            program.path_string(),
             operands[0],
             operands[1]
         ];
@@ -287,7 +288,7 @@ const UNREAPED_CHILDREN: usize = 300;
 
 #[test]
 fn process_limit_bounds_unreaped_children() {
-    let program = HardeningProgram::build("unreaped_children");
+    let program = CProgram::build("hardening", "unreaped_children");
     let count = UNREAPED_CHILDREN.to_string();
     let who = native_identity();
 
@@ -310,7 +311,7 @@ fn process_limit_bounds_unreaped_children() {
             "--max-processes",
             &limit,
             "--",
-            &program.path(),
+            &program.path_string(),
             &count,
         ];
         let mut running = Running::start(command_as(who, cordon_bin(), &args));
@@ -493,7 +494,7 @@ fn sample_supervisor(running: &mut Running) -> SupervisorSamples {
 
 #[test]
 fn open_storm_keeps_supervisor_small() {
-    let program = HardeningProgram::build("open_storm");
+    let program = CProgram::build("hardening", "open_storm");
     // As root the storm runs as the test user. cordon makes itself non-dumpable, so only
     // root can read its fd table.
     let who = native_identity();
@@ -516,7 +517,7 @@ fn open_storm_keeps_supervisor_small() {
     let mut args = vec!["run".to_owned(), "--quiet".to_owned()];
     args.extend(files.deny_secret());
     args.push("--".to_owned());
-    args.push(program.path());
+    args.push(program.path_string());
     args.extend(operands.iter().map(|operand| operand.to_string()));
     let mut running = Running::start(command_as(who, cordon_bin(), &args));
     let samples = sample_supervisor(&mut running);

@@ -1,6 +1,6 @@
 /*
- * Helpers shared by the race programs: the command line, the time limit, the file layout,
- * classifying what an open returned, and the result line.
+ * Helpers shared by the race programs, on top of ../common/race_common.h: classifying
+ * what an open returned, and the result line.
  *
  * Every race program is run as
  *     PROGRAM prepare DIR               create the files of the race below DIR
@@ -14,19 +14,7 @@
 #ifndef CORDON_RACE_H
 #define CORDON_RACE_H
 
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
+#include "../common/race_common.h"
 
 #define PUBLIC_BYTES "PUBLIC\n"
 #define SECRET_BYTES "SECRET\n"
@@ -41,93 +29,13 @@ struct tally {
     unsigned long errors[ERRNO_SLOTS];
 };
 
-struct race_args {
-    const char *command;
-    const char *dir;
-    long milliseconds;
-    const char *variant;
-};
-
-/* Set by the main thread when the time is up; the racing thread stops on it. */
-static atomic_int race_over;
-
 /* Changes made by the racing thread, reported as `swaps`. */
 static atomic_ulong race_swaps;
 
-static inline void fail(const char *what, const char *object)
-{
-    fprintf(stderr, "%s %s: %s\n", what, object, strerror(errno));
-    exit(2);
-}
-
-static inline long long monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
+/* Parses the command line of a race program, whose `prepare` takes no marker. */
 static inline struct race_args parse_race_args(int argc, char **argv, const char *variants)
 {
-    struct race_args args = {0};
-    if (argc == 3 && strcmp(argv[1], "prepare") == 0) {
-        args.command = "prepare";
-        args.dir = argv[2];
-        return args;
-    }
-    if ((argc == 4 || argc == 5) && strcmp(argv[1], "run") == 0) {
-        args.command = "run";
-        args.dir = argv[2];
-        args.milliseconds = strtol(argv[3], NULL, 10);
-        args.variant = argc == 5 ? argv[4] : "";
-        if (args.milliseconds > 0)
-            return args;
-    }
-    fprintf(stderr, "usage: %s prepare DIR | %s run DIR MILLISECONDS %s\n", argv[0], argv[0],
-            variants);
-    exit(2);
-}
-
-/* Joins DIR and a relative name into `out`, which has PATH_MAX bytes. */
-static inline void join_path(char *out, const char *dir, const char *name)
-{
-    int length = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-    if (length < 0 || length >= PATH_MAX) {
-        errno = ENAMETOOLONG;
-        fail("join path", name);
-    }
-}
-
-static inline void make_dir(const char *dir, const char *name)
-{
-    char path[PATH_MAX];
-    join_path(path, dir, name);
-    if (mkdir(path, 0755) != 0)
-        fail("mkdir", path);
-}
-
-static inline void write_file(const char *dir, const char *name, const char *contents)
-{
-    char path[PATH_MAX];
-    join_path(path, dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        fail("create", path);
-    size_t length = strlen(contents);
-    if (write(fd, contents, length) != (ssize_t)length)
-        fail("write", path);
-    close(fd);
-}
-
-/* Creates DIR/NAME as a symbolic link to DIR/TARGET (an absolute link). */
-static inline void make_symlink(const char *dir, const char *target, const char *name)
-{
-    char target_path[PATH_MAX];
-    char link_path[PATH_MAX];
-    join_path(target_path, dir, target);
-    join_path(link_path, dir, name);
-    if (symlink(target_path, link_path) != 0)
-        fail("symlink", link_path);
+    return parse_race_command(argc, argv, 0, variants);
 }
 
 /*
@@ -174,13 +82,8 @@ static inline void print_tally(const struct tally *tally)
 static inline void run_race(long milliseconds, void *(*racer)(void *), void *racer_arg,
                      long (*attempt)(void *), void *attempt_arg)
 {
-    pthread_t thread;
     struct tally tally = {0};
-    int error = pthread_create(&thread, NULL, racer, racer_arg);
-    if (error != 0) {
-        errno = error;
-        fail("pthread_create", "racing thread");
-    }
+    pthread_t thread = start_thread(racer, racer_arg);
     long long deadline = monotonic_ms() + milliseconds;
     while (monotonic_ms() < deadline)
         record_open(&tally, attempt(attempt_arg));

@@ -45,9 +45,9 @@ int main(int argc, char **argv)
         make_dir(args.dir, "w/pub");
         make_dir(args.dir, "w/pub/x");
         make_dir(args.dir, "w/priv");
-        write_file(args.dir, "w/priv/f", SECRET_BYTES);
+        write_file(args.dir, "w/priv/f", SECRET_BYTES, 0644);
         make_dir(args.dir, "w/pub/priv");
-        write_file(args.dir, "w/pub/priv/f", PUBLIC_BYTES);
+        write_file(args.dir, "w/pub/priv/f", PUBLIC_BYTES, 0644);
         return 0;
     }
 

@@ -41,9 +41,9 @@ int main(int argc, char **argv)
     if (strcmp(args.command, "prepare") == 0) {
         make_dir(args.dir, "pub");
         make_dir(args.dir, "pub/d");
-        write_file(args.dir, "pub/d/f", PUBLIC_BYTES);
+        write_file(args.dir, "pub/d/f", PUBLIC_BYTES, 0644);
         make_dir(args.dir, "secret");
-        write_file(args.dir, "secret/f", SECRET_BYTES);
+        write_file(args.dir, "secret/f", SECRET_BYTES, 0644);
         make_symlink(args.dir, "secret", "pub/l");
         return 0;
     }

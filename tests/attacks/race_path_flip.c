@@ -99,8 +99,8 @@ int main(int argc, char **argv)
 {
     struct race_args args = parse_race_args(argc, argv, "open|openat|openat2");
     if (strcmp(args.command, "prepare") == 0) {
-        write_file(args.dir, "public", PUBLIC_BYTES);
-        write_file(args.dir, "secret", SECRET_BYTES);
+        write_file(args.dir, "public", PUBLIC_BYTES, 0644);
+        write_file(args.dir, "secret", SECRET_BYTES, 0644);
         return 0;
     }
 

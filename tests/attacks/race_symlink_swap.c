@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 {
     struct race_args args = parse_race_args(argc, argv, "");
     if (strcmp(args.command, "prepare") == 0) {
-        write_file(args.dir, "public", PUBLIC_BYTES);
-        write_file(args.dir, "secret", SECRET_BYTES);
+        write_file(args.dir, "public", PUBLIC_BYTES, 0644);
+        write_file(args.dir, "secret", SECRET_BYTES, 0644);
         make_symlink(args.dir, "public", "link");
         return 0;
     }

@@ -1,52 +1,15 @@
-//! Building and running the C programs in `tests/attacks`: the race programs (prepare a
-//! layout, race for a given time, print counts) and the escape programs (print `CALL=RESULT`
-//! lines).
+//! Running the C programs in `tests/attacks`: the race programs (prepare a layout, race for
+//! a given time, print counts) and the escape programs (print `CALL=RESULT` lines). They
+//! are built with `c_programs::CProgram`.
 
 use std::fmt;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{describe, Identity, Scratch};
-
-/// A program from `tests/attacks`, compiled into a scratch directory that every user can
-/// read, so the unprivileged test user can run it too. Removed when dropped.
-pub struct Program {
-    path: PathBuf,
-    _scratch: Scratch,
-}
-
-impl Program {
-    /// Compiles `tests/attacks/NAME.c` with `cc -O2 -pthread`.
-    pub fn build(name: &str) -> Program {
-        let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/attacks");
-        let source = sources.join(format!("{name}.c"));
-        let scratch = Scratch::new(Identity::Invoker, &format!("build-{name}"));
-        let path = scratch.join(name);
-        let output = Command::new("cc")
-            .args(["-O2", "-pthread", "-Wall", "-Wextra", "-o"])
-            .arg(&path)
-            .arg(&source)
-            .output()
-            .expect("run cc: the attack tests need a C compiler");
-        assert!(
-            output.status.success(),
-            "compiling {} failed\n{}",
-            source.display(),
-            describe(&output)
-        );
-        Program {
-            path,
-            _scratch: scratch,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
+use super::c_programs::parse_counts;
+use super::describe;
 
 /// Runs `command` with stdin closed, capturing stdout and stderr, and kills it when it
 /// runs longer than `limit`, so a hanging sandbox fails the test instead of blocking it.
@@ -112,33 +75,14 @@ impl RaceCounts {
     /// Parses the last line of a race program's stdout, panicking with the whole output
     /// when it is missing or malformed.
     pub fn parse(output: &Output) -> RaceCounts {
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let line = stdout.lines().last().unwrap_or("");
-        let mut counts = RaceCounts::default();
-        let mut seen = 0;
-        for field in line.split_whitespace() {
-            let Some((key, value)) = field.split_once('=') else {
-                continue;
-            };
-            let slot = match key {
-                "allowed" => &mut counts.allowed,
-                "denied" => &mut counts.denied,
-                "other" => &mut counts.other,
-                "swaps" => &mut counts.swaps,
-                _ => continue,
-            };
-            *slot = value
-                .parse()
-                .unwrap_or_else(|_| panic!("invalid count {field:?}\n{}", describe(output)));
-            seen += 1;
+        let [allowed, denied, other, swaps] =
+            parse_counts(output, ["allowed", "denied", "other", "swaps"]);
+        RaceCounts {
+            allowed,
+            denied,
+            other,
+            swaps,
         }
-        assert_eq!(
-            seen,
-            4,
-            "race program printed no count line\n{}",
-            describe(output)
-        );
-        counts
     }
 }
 

@@ -1,61 +1,21 @@
-//! Helpers for the exec and chdir tests: building the C programs in `tests/exec_attacks`,
-//! the counts their races print, scratch directories with copies of the marker program,
+//! Helpers for the exec and chdir tests: the counts the race programs in
+//! `tests/exec_attacks` print, scratch directories with copies of the marker program,
 //! and counting cordon's post-validation kills in an output.
 
 use std::fmt;
 use std::fs;
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use super::{describe, user_ids, Identity, Scratch};
+use super::c_programs::{parse_counts, CProgram};
+use super::{user_ids, Identity, Scratch};
 
 /// The message cordon prints when the file a process executed is not the one it checked.
 pub const EXEC_KILL_MESSAGE: &str = "executed a file other than the one checked; killed it";
 
 /// The message cordon prints when a chdir landed in a directory other than the checked one.
 pub const CHDIR_KILL_MESSAGE: &str = "changed to a directory other than the one checked; killed it";
-
-/// A program from `tests/exec_attacks`, compiled into a scratch directory that every user
-/// can read, so the unprivileged test user can run it too. Removed when dropped.
-pub struct ExecProgram {
-    path: PathBuf,
-    _scratch: Scratch,
-}
-
-impl ExecProgram {
-    /// Compiles `tests/exec_attacks/NAME.c` with `cc -O2 -pthread`.
-    pub fn build(name: &str) -> ExecProgram {
-        let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/exec_attacks");
-        let source = sources.join(format!("{name}.c"));
-        let scratch = Scratch::new(Identity::Invoker, &format!("build-{name}"));
-        let path = scratch.join(name);
-        let output = Command::new("cc")
-            .args(["-O2", "-pthread", "-Wall", "-Wextra", "-o"])
-            .arg(&path)
-            .arg(&source)
-            .output()
-            .expect("run cc: the exec attack tests need a C compiler");
-        assert!(
-            output.status.success(),
-            "compiling {} failed\n{}",
-            source.display(),
-            describe(&output)
-        );
-        ExecProgram {
-            path,
-            _scratch: scratch,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn path_string(&self) -> String {
-        self.path.display().to_string()
-    }
-}
 
 /// The counts a race program in `tests/exec_attacks` prints:
 /// `allowed=N denied=M other=K swaps=S killed=X`.
@@ -77,34 +37,15 @@ impl ExecCounts {
     /// Parses the last line of a race program's stdout, panicking with the whole output
     /// when it is missing or malformed.
     pub fn parse(output: &Output) -> ExecCounts {
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let line = stdout.lines().last().unwrap_or("");
-        let mut counts = ExecCounts::default();
-        let mut seen = 0;
-        for field in line.split_whitespace() {
-            let Some((key, value)) = field.split_once('=') else {
-                continue;
-            };
-            let slot = match key {
-                "allowed" => &mut counts.allowed,
-                "denied" => &mut counts.denied,
-                "other" => &mut counts.other,
-                "swaps" => &mut counts.swaps,
-                "killed" => &mut counts.killed,
-                _ => continue,
-            };
-            *slot = value
-                .parse()
-                .unwrap_or_else(|_| panic!("invalid count {field:?}\n{}", describe(output)));
-            seen += 1;
+        let [allowed, denied, other, swaps, killed] =
+            parse_counts(output, ["allowed", "denied", "other", "swaps", "killed"]);
+        ExecCounts {
+            allowed,
+            denied,
+            other,
+            swaps,
+            killed,
         }
-        assert_eq!(
-            seen,
-            5,
-            "race program printed no count line\n{}",
-            describe(output)
-        );
-        counts
     }
 }
 
@@ -137,7 +78,7 @@ pub struct MarkerLayout {
 }
 
 impl MarkerLayout {
-    pub fn new(who: Identity, name: &str, marker: &ExecProgram) -> MarkerLayout {
+    pub fn new(who: Identity, name: &str, marker: &CProgram) -> MarkerLayout {
         let scratch = Scratch::new(who, name);
         let copy = |name: &str| {
             let bytes = fs::read(marker.path()).expect("read the marker program");

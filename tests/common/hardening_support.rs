@@ -1,14 +1,13 @@
-//! Helpers for the hardening and limits tests. They build the C programs in
-//! `tests/hardening`, create the secret and public files every hardening program probes at
-//! its end, and start host processes for the sandbox to attack. `Running` reads a command's
-//! stdout line by line while it runs, and the `/proc` readers return the fields the tests
-//! compare before and after an attack.
+//! Helpers for the hardening and limits tests. They create the secret and public files every
+//! hardening program probes at its end, and start host processes for the sandbox to attack.
+//! `Running` reads a command's stdout line by line while it runs, and the `/proc` readers
+//! return the fields the tests compare before and after an attack.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::chown;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
@@ -21,43 +20,6 @@ use super::{command_as, describe, is_root, user_ids, Identity, Scratch};
 pub const SECRET: &str = "SECRET-bytes-no-attack-may-print";
 /// Contents of the file the sandbox may read.
 pub const PUBLIC: &str = "PUBLIC-bytes";
-
-/// A program from `tests/hardening`, compiled into a scratch directory that every user can
-/// read. Removed when dropped.
-pub struct HardeningProgram {
-    path: PathBuf,
-    _scratch: Scratch,
-}
-
-impl HardeningProgram {
-    /// Compiles `tests/hardening/NAME.c` with `cc -O2 -pthread`.
-    pub fn build(name: &str) -> HardeningProgram {
-        let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/hardening");
-        let source = sources.join(format!("{name}.c"));
-        let scratch = Scratch::new(Identity::Invoker, &format!("build-{name}"));
-        let path = scratch.join(name);
-        let output = Command::new("cc")
-            .args(["-O2", "-pthread", "-Wall", "-Wextra", "-o"])
-            .arg(&path)
-            .arg(&source)
-            .output()
-            .expect("run cc: the hardening tests need a C compiler");
-        assert!(
-            output.status.success(),
-            "compiling {} failed\n{}",
-            source.display(),
-            describe(&output)
-        );
-        HardeningProgram {
-            path,
-            _scratch: scratch,
-        }
-    }
-
-    pub fn path(&self) -> String {
-        self.path.display().to_string()
-    }
-}
 
 /// Returns the identity of the native control runs: the unprivileged test user when the
 /// suite runs as root, so that a control run cannot touch root's processes, and otherwise

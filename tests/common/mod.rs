@@ -171,6 +171,7 @@ pub fn describe(output: &Output) -> String {
     )
 }
 pub mod sandbox;
+pub mod c_programs;
 pub mod attack_programs;
 pub mod hardening_support;
 pub mod exec_support;

@@ -1,6 +1,7 @@
 /*
- * Helpers shared by the exec, chdir and O_PATH race programs: the command line, the file
- * layout, the name flip, starting one exec attempt per child process, and the result line.
+ * Helpers shared by the exec, chdir and O_PATH race programs, on top of
+ * ../common/race_common.h: copying the marker program, the name flip, starting one exec
+ * attempt per child process, and the result line.
  *
  * Every race program is run as
  *     PROGRAM prepare DIR [MARKER]              create the race's files below DIR; the exec
@@ -19,23 +20,12 @@
 #ifndef CORDON_EXEC_RACE_H
 #define CORDON_EXEC_RACE_H
 
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
+#include "../common/race_common.h"
+
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 extern char **environ;
 
@@ -47,14 +37,6 @@ extern char **environ;
 
 /* Number of x86 pause instructions the flipping thread executes between two stores. */
 #define HOLD_PAUSES 16
-
-struct race_args {
-    const char *command;
-    const char *dir;
-    const char *marker;
-    long milliseconds;
-    const char *variant;
-};
 
 /*
  * The counts, kept in memory shared with every child process, so that the worker processes
@@ -71,73 +53,10 @@ struct counts {
     atomic_ulong errors[ERRNO_SLOTS];
 };
 
-/* Set by the main thread when the time is up. Racing threads stop when they see it. */
-static atomic_int race_over;
-
-static inline void fail(const char *what, const char *object)
-{
-    fprintf(stderr, "%s %s: %s\n", what, object, strerror(errno));
-    exit(2);
-}
-
-static inline long long monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
+/* Parses the command line of a race program, whose `prepare` may take the marker's path. */
 static inline struct race_args parse_race_args(int argc, char **argv, const char *variants)
 {
-    struct race_args args = {0};
-    if ((argc == 3 || argc == 4) && strcmp(argv[1], "prepare") == 0) {
-        args.command = "prepare";
-        args.dir = argv[2];
-        args.marker = argc == 4 ? argv[3] : NULL;
-        return args;
-    }
-    if ((argc == 4 || argc == 5) && strcmp(argv[1], "run") == 0) {
-        args.command = "run";
-        args.dir = argv[2];
-        args.milliseconds = strtol(argv[3], NULL, 10);
-        args.variant = argc == 5 ? argv[4] : "";
-        if (args.milliseconds > 0)
-            return args;
-    }
-    fprintf(stderr, "usage: %s prepare DIR [MARKER] | %s run DIR MILLISECONDS %s\n", argv[0],
-            argv[0], variants);
-    exit(2);
-}
-
-/* Joins DIR and a relative name into `out`, which has PATH_MAX bytes. */
-static inline void join_path(char *out, const char *dir, const char *name)
-{
-    int length = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-    if (length < 0 || length >= PATH_MAX) {
-        errno = ENAMETOOLONG;
-        fail("join path", name);
-    }
-}
-
-static inline void make_dir(const char *dir, const char *name)
-{
-    char path[PATH_MAX];
-    join_path(path, dir, name);
-    if (mkdir(path, 0755) != 0)
-        fail("mkdir", path);
-}
-
-static inline void write_file(const char *dir, const char *name, const char *contents, mode_t mode)
-{
-    char path[PATH_MAX];
-    join_path(path, dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        fail("create", path);
-    size_t length = strlen(contents);
-    if (write(fd, contents, length) != (ssize_t)length)
-        fail("write", path);
-    close(fd);
+    return parse_race_command(argc, argv, 1, variants);
 }
 
 /* Copies the file SOURCE to DIR/NAME with mode 0755. */
@@ -173,17 +92,6 @@ static inline void prepare_markers(const struct race_args *args)
     copy_executable(args->marker, args->dir, "allowed");
     copy_executable(args->marker, args->dir, "denied");
     make_dir(args->dir, "markers");
-}
-
-/* Creates DIR/NAME as a symbolic link to DIR/TARGET (an absolute link). */
-static inline void make_symlink(const char *dir, const char *target, const char *name)
-{
-    char target_path[PATH_MAX];
-    char link_path[PATH_MAX];
-    join_path(target_path, dir, target);
-    join_path(link_path, dir, name);
-    if (symlink(target_path, link_path) != 0)
-        fail("symlink", link_path);
 }
 
 /* Allocates zeroed counts in memory that forked children share with this process. */
@@ -286,17 +194,6 @@ static inline void *flip_name(void *arg)
         atomic_fetch_add_explicit(&flip->counts->swaps, 2, memory_order_relaxed);
     }
     return NULL;
-}
-
-static inline pthread_t start_thread(void *(*function)(void *), void *arg)
-{
-    pthread_t thread;
-    int error = pthread_create(&thread, NULL, function, arg);
-    if (error != 0) {
-        errno = error;
-        fail("pthread_create", "racing thread");
-    }
-    return thread;
 }
 
 static inline int wait_child(pid_t pid)

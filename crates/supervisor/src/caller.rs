@@ -28,6 +28,9 @@ pub struct Credentials {
 pub struct Caller {
     pub tid: libc::pid_t,
     pub tgid: libc::pid_t,
+    /// The caller's own view of its tid and tgid (the last `NSpid`/`NStgid` values), which
+    /// differ from `tid` and `tgid` inside a pid namespace (`--without-ptrace`).
+    pub own_view: (libc::pid_t, libc::pid_t),
     /// `/proc/TID`, opened before the notification was validated: every later lookup of the
     /// thread's root, cwd, fds and status goes through it, so a recycled pid cannot redirect it.
     pub proc_dir: OwnedFd,
@@ -43,7 +46,8 @@ impl Caller {
         let proc_dir = fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
         let status = read_small_file(proc_dir.as_fd(), c"status")?;
         let (tgid, credentials) = parse_status(&status).ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
-        Ok(Caller { tid, tgid, proc_dir, credentials })
+        let own_view = namespace_ids(&status).unwrap_or((tid, tgid));
+        Ok(Caller { tid, tgid, own_view, proc_dir, credentials })
     }
 
     /// Returns the device number of the thread's controlling terminal, if it has one.
@@ -69,6 +73,13 @@ fn read_small_file(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
         }
         contents.extend_from_slice(&chunk[..count]);
     }
+}
+
+/// Extracts the innermost (last) `NSpid` and `NStgid` values from `/proc/TID/status` text.
+fn namespace_ids(status: &[u8]) -> Option<(libc::pid_t, libc::pid_t)> {
+    let text = std::str::from_utf8(status).ok()?;
+    let last = |key: &str| text.lines().find_map(|line| line.strip_prefix(key))?.split_whitespace().last()?.parse().ok();
+    Some((last("NSpid:")?, last("NStgid:")?))
 }
 
 /// Extracts the thread group id and credentials from `/proc/TID/status` text.

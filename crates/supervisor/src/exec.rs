@@ -144,7 +144,31 @@ pub fn validate_exec(context: &Context, pins: &mut Pins, pid: libc::pid_t, forme
         eprintln!("cordon: process {pid} executed a file other than the one checked; killed it");
         context.post_validation_kills.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _ = cordon_sys::process::kill(pid, libc::SIGKILL);
+        return;
     }
+    // The kernel also maps the ELF interpreter named by PT_INTERP, which no exec call names:
+    // every executable file mapping of the new image must pass the exec rules too.
+    if context.policy.has_hide_rules() || restricts_exec(context) {
+        check_mappings(context, pid, "execve");
+    }
+}
+
+/// Whether the policy can deny an exec, so that executable mappings need checking.
+fn restricts_exec(context: &Context) -> bool {
+    let policy = &context.policy;
+    policy.has_rules(Category::Exec) || policy.default_action(Category::Exec) != cordon_policy::Action::Allow
+}
+
+/// Kills `tid`, and every sandbox member sharing the resource `kind` with it (`KCMP_VM` for
+/// memory, `KCMP_FS` for the cwd), because a sibling created with `CLONE_VM` or `CLONE_FS`
+/// shares what was just found wrong and would survive the kill of `tid` alone.
+fn kill_with_sharers(context: &Context, tid: libc::pid_t, kind: i32) {
+    for member in context.members.snapshot() {
+        if member != tid && cordon_sys::process::shares(tid, member, kind) {
+            let _ = cordon_sys::process::kill(member, libc::SIGKILL);
+        }
+    }
+    let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
 }
 
 /// Validates a chdir at its syscall exit: kills the process unless the cwd is the checked
@@ -160,7 +184,7 @@ pub fn validate_chdir(context: &Context, pins: &mut Pins, tid: libc::pid_t, info
     if !pin.matches(tid, "cwd") {
         eprintln!("cordon: process {tid} changed to a directory other than the one checked; killed it");
         context.post_validation_kills.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+        kill_with_sharers(context, tid, cordon_sys::process::KCMP_FS);
     }
 }
 
@@ -175,29 +199,39 @@ pub fn validate_mapping(context: &Context, pins: &mut Pins, tid: libc::pid_t, in
     if info.return_value < 0 {
         return;
     }
-    // mmap returns the start of the new mapping; one page is enough to find it.
-    let (start, length) = range.unwrap_or((info.return_value as u64, 1));
+    let syscall = if range.is_some() { "mprotect" } else { "mmap" };
+    check_mappings(context, tid, syscall);
+}
+
+/// Checks every executable file mapping of `tid`'s address space against the exec rules and
+/// kills it, with every member sharing its memory, when one is denied. The whole address
+/// space is checked, not just the range of the call, because another thread can move a
+/// mapping (`mremap`) before the maps are read.
+/// NOTE: this is a check after the fact: a thread sharing the memory can run the mapped
+/// code between the mapping and this check.
+fn check_mappings(context: &Context, tid: libc::pid_t, syscall: &'static str) {
     let Ok(caller) = Caller::open(tid) else {
-        let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+        kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
         return;
     };
     let maps = match std::fs::read(format!("/proc/{}/maps", caller.tgid)) {
         Ok(maps) => maps,
         Err(error) => {
             tracing::warn!(tid, %error, "cannot read the mappings to validate; killing the process");
-            let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+            kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
             return;
         }
     };
+    let mut checked: Vec<(u64, u64)> = Vec::new();
     for mapping in maps.split(|&b| b == b'\n').filter_map(parse_mapping) {
-        let overlaps = mapping.start < start.saturating_add(length) && start < mapping.end;
-        if !overlaps || !mapping.executable || mapping.inode == 0 {
+        if !mapping.executable || mapping.inode == 0 || checked.contains(&(mapping.dev, mapping.inode)) {
             continue;
         }
-        if !mapping_allowed(context, &caller, &mapping) {
+        checked.push((mapping.dev, mapping.inode));
+        if !mapping_allowed(context, &caller, &mapping, syscall) {
             eprintln!("cordon: process {} mapped code from a file it may not execute; killed it", caller.tgid);
             context.post_validation_kills.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
+            kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
             return;
         }
     }
@@ -205,19 +239,17 @@ pub fn validate_mapping(context: &Context, pins: &mut Pins, tid: libc::pid_t, in
 
 /// One line of `/proc/PID/maps`.
 struct Mapping<'a> {
-    start: u64,
-    end: u64,
     executable: bool,
     dev: u64,
     inode: u64,
     path: &'a [u8],
 }
 
-/// Parses `start-end perms offset major:minor inode path`.
+/// Parses `start-end perms offset major:minor inode path` (the range is not needed).
 fn parse_mapping(line: &[u8]) -> Option<Mapping<'_>> {
     let text = std::str::from_utf8(line.get(..line.len().min(80))?).unwrap_or("");
     let mut fields = text.split_ascii_whitespace();
-    let (start, end) = fields.next()?.split_once('-')?;
+    let _range = fields.next()?;
     let perms = fields.next()?;
     let _offset = fields.next()?;
     let (major, minor) = fields.next()?.split_once(':')?;
@@ -225,8 +257,6 @@ fn parse_mapping(line: &[u8]) -> Option<Mapping<'_>> {
     // The path starts at the first '/' or '[' after the inode field, and may contain spaces.
     let path_start = line.iter().position(|&b| b == b'/' || b == b'[').unwrap_or(line.len());
     Some(Mapping {
-        start: u64::from_str_radix(start, 16).ok()?,
-        end: u64::from_str_radix(end, 16).ok()?,
         executable: perms.as_bytes().get(2) == Some(&b'x'),
         dev: libc::makedev(u32::from_str_radix(major, 16).ok()?, u32::from_str_radix(minor, 16).ok()?),
         inode,
@@ -235,7 +265,7 @@ fn parse_mapping(line: &[u8]) -> Option<Mapping<'_>> {
 }
 
 /// Names a mapped file the way the resolver names magic-link objects and checks `exec`.
-fn mapping_allowed(context: &Context, caller: &Caller, mapping: &Mapping<'_>) -> bool {
+fn mapping_allowed(context: &Context, caller: &Caller, mapping: &Mapping<'_>, syscall: &'static str) -> bool {
     let Ok(mut walk) = Walk::new(caller, &context.policy, &context.members, Start::Cwd, b"/", Options::default()) else {
         return false;
     };
@@ -246,9 +276,12 @@ fn mapping_allowed(context: &Context, caller: &Caller, mapping: &Mapping<'_>) ->
     stat.st_mode = libc::S_IFREG;
     let path = match walk.name_path(mapping.path, &stat) {
         Ok(path) => path,
-        Err(_) => return false,
+        Err(failure) => {
+            failure_errno(context, caller, syscall, failure);
+            return false;
+        }
     };
-    judge(context, caller, "mmap", &[Category::Exec], &path).is_ok()
+    judge(context, caller, syscall, &[Category::Read, Category::Exec], &path).is_ok()
 }
 
 fn start_of(dirfd: u64) -> Start {
@@ -331,11 +364,17 @@ fn shebang(file: &OwnedFd) -> Option<Vec<u8>> {
     let count = cordon_sys::process::read_fd(file.as_fd(), &mut head).ok()?;
     let head = &head[..count];
     let line = head.strip_prefix(b"#!")?;
-    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    let newline = line.iter().position(|&b| b == b'\n');
+    let line = &line[..newline.unwrap_or(line.len())];
     let start = line.iter().position(|&b| b != b' ' && b != b'\t')?;
     let rest = &line[start..];
-    let end = rest.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(rest.len());
-    Some(rest[..end].to_vec())
+    let end = rest.iter().position(|&b| matches!(b, b' ' | b'\t' | 0));
+    if newline.is_none() && end.is_none() && count == SHEBANG_MAX {
+        // The interpreter name runs past the bytes the kernel reads: it refuses the script
+        // with ENOEXEC, so there is no interpreter to check.
+        return None;
+    }
+    Some(rest[..end.unwrap_or(rest.len())].to_vec())
 }
 
 /// Checks a chdir (path) or fchdir (fd) target: it must be a directory the policy lets the

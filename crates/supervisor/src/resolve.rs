@@ -178,7 +178,9 @@ impl<'a> Walk<'a> {
             return Ok(());
         }
         if !self.walk_canonical(&hint, &stat)? {
-            if hint.ends_with(b" (deleted)") {
+            if hint.starts_with(b"/proc/") || hint.ends_with(b" (deleted)") {
+                // A procfs directory outside the sandbox (a dirfd passed in from outside) or a
+                // deleted directory: there is nothing the walk could find later.
                 // NOTE: the kernel would still resolve ".." inside a deleted directory;
                 // cordon refuses, because it cannot name what the policy would judge.
                 return Err(Failure::Errno(libc::ENOENT));
@@ -729,8 +731,9 @@ fn reserved_name(text: &[u8]) -> Vec<u8> {
         return [b"anon:".as_slice(), rest].concat();
     }
     if let Some(rest) = text.strip_prefix(b"/memfd:") {
-        let name = rest.strip_suffix(b" (deleted)").unwrap_or(rest);
-        return [b"memfd:".as_slice(), name].concat();
+        // The name is the caller's choice: a '/' in it would keep `memfd:*` from matching.
+        let name: Vec<u8> = rest.strip_suffix(b" (deleted)").unwrap_or(rest).iter().map(|&b| if b == b'/' { b'_' } else { b }).collect();
+        return [b"memfd:".as_slice(), &name].concat();
     }
     // A deleted file: the policy cannot rely on its former path.
     if text.first() == Some(&b'/') {

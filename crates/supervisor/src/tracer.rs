@@ -104,7 +104,7 @@ impl Processes {
 
     /// Counts the processes holding a pid: live leaders and unreaped zombies.
     fn count(&mut self) -> usize {
-        self.exited.retain(|&pid| is_zombie(pid));
+        self.exited.retain(|&pid| holds_pid(pid));
         self.leaders.len() + self.exited.len()
     }
 
@@ -116,11 +116,12 @@ impl Processes {
     }
 }
 
-/// Returns whether `pid` is a zombie (exited, not yet reaped by its parent).
-fn is_zombie(pid: libc::pid_t) -> bool {
-    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else { return false };
-    let Some(close) = stat.iter().rposition(|&b| b == b')') else { return false };
-    stat.get(close + 2) == Some(&b'Z')
+/// Returns whether `pid` still holds its pid (a zombie not yet reaped by its parent, or a
+/// killed process not yet a zombie).
+/// NOTE: after the reap, the pid may be reused by another process before the next count;
+/// the count is then too high for a moment, which only refuses a fork too early.
+fn holds_pid(pid: libc::pid_t) -> bool {
+    std::fs::symlink_metadata(format!("/proc/{pid}")).is_ok()
 }
 
 /// The tracer's state across stops.
@@ -240,6 +241,9 @@ fn account_new_task(context: &Context, processes: &mut Processes, child: libc::p
     }
     processes.report_limit(limit);
     let _ = process::kill(child, libc::SIGKILL);
+    // Killed, it is still a zombie holding a pid until its parent reaps it: count it, so
+    // that racing forks cannot pile up unreaped children.
+    processes.exited.insert(child);
     false
 }
 

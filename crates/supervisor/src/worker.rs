@@ -141,7 +141,10 @@ fn serve_own_pid(listener: &Arc<OwnedFd>, notification: &notify::Notification, n
         return;
     }
     let allowed = match &caller {
-        Ok(caller) => target == 0 || target == caller.tid || target == caller.tgid || is_own_thread(caller, target),
+        Ok(caller) => {
+            let own = [caller.tid, caller.tgid, caller.own_view.0, caller.own_view.1];
+            target == 0 || own.contains(&target) || is_own_thread(caller, target)
+        }
         Err(_) => false,
     };
     if !allowed {

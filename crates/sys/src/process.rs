@@ -266,3 +266,14 @@ pub fn wait_child() -> io::Result<WaitStatus> {
         }
     }
 }
+
+/// `kcmp` types: the address space and the fs_struct (cwd, root, umask).
+pub const KCMP_VM: i32 = 1;
+pub const KCMP_FS: i32 = 3;
+
+/// Returns whether `a` and `b` share the kernel resource `kind` (`kcmp(2)`). Errors (a task
+/// that is gone, no ptrace access) count as not shared.
+pub fn shares(a: libc::pid_t, b: libc::pid_t, kind: i32) -> bool {
+    // SAFETY: kcmp takes integers only for these types.
+    unsafe { libc::syscall(libc::SYS_kcmp, a, b, kind, 0, 0) == 0 }
+}
