@@ -1,7 +1,7 @@
-//! Errno parity of the emulated open family: the same edge cases (symlinks, loops, trailing
+//! Errno parity of the emulated open family. The same edge cases (symlinks, loops, trailing
 //! slashes, O_CREAT/O_EXCL, O_TMPFILE, dirfds, FIFOs, bad pointers, long paths and the openat2
-//! size, flag and RESOLVE_* checks) give the same result natively and under cordon when the
-//! policy allows everything.
+//! size, flag and RESOLVE_* checks) must give the same result natively and under cordon when
+//! the policy allows everything.
 
 mod common;
 

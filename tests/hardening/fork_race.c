@@ -2,7 +2,7 @@
  * Threads that fork at the same moment with raw fork(2), so several creations pass cordon's
  * check at syscall entry together. Children exit at once; the parent reaps those that exited
  * normally and keeps the ones cordon killed as zombies. Prints "zombies N": the killed
- * children it holds unreaped at the end (each one holds a pid).
+ * children it leaves unreaped at the end (each one still uses a pid).
  *
  * Usage: fork_race ROUNDS
  */

@@ -311,7 +311,7 @@ fn build_config(args: Box<RunArgs>, matches: &ArgMatches) -> Result<Config, Stri
     })
 }
 
-/// The rule options as (action, category, pattern, option name), in command-line order, so
+/// Collects the rule options as (action, category, pattern, option name), in command-line order, so
 /// that "the last matching rule wins" refers to the order the user typed them in.
 fn rules_in_order(matches: &ArgMatches) -> Vec<(Action, Category, String, &'static str)> {
     let mut rules = Vec::new();

@@ -79,7 +79,7 @@ pub struct Rulesets {
 /// read besides the policy's trees (`/proc`).
 ///
 /// `namespace_setup`: the supervisor's child must write its uid and gid maps in `/proc`
-/// (`--without-ptrace`), so the supervisor's bound also allows modifying `/proc`; the
+/// (`--without-ptrace`), so the supervisor's bound also allows modifying `/proc`. The
 /// sandbox's layer never does.
 pub fn build(policy: &Policy, best_effort: bool, namespace_setup: bool) -> Result<Rulesets, LandlockError> {
     let abi = match cordon_sys::fs::landlock_abi() {
@@ -237,7 +237,7 @@ mod tests {
     }
 
     /// The supervisor's bound alone, without any check of the supervisor's, refuses a write
-    /// that the policy denies: the kernel answers EACCES.
+    /// that the policy denies: the kernel returns EACCES.
     #[test]
     fn kernel_refuses_write_outside_bound() {
         let base = std::env::temp_dir().join(format!("cordon-landlock-{}", std::process::id()));

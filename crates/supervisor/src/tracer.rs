@@ -116,7 +116,7 @@ impl Processes {
     }
 }
 
-/// Returns whether `pid` still holds its pid (a zombie not yet reaped by its parent, or a
+/// Returns whether `pid` is still in use (a zombie not yet reaped by its parent, or a
 /// killed process not yet a zombie).
 /// NOTE: after the reap, the pid may be reused by another process before the next count;
 /// the count is then too high for a moment, which only refuses a fork too early.
