@@ -132,3 +132,16 @@ fn sigterm_ignored_then_killed() {
     assert!(elapsed >= Duration::from_secs(4), "killed before the grace period: {elapsed:?}");
     assert!(elapsed < Duration::from_secs(10), "grace period too long: {elapsed:?}");
 }
+
+/// A `--memory` too small for any process to start is rejected with a message instead of a
+/// command that dies with SIGSEGV.
+#[test]
+fn memory_limit_too_small_rejected() {
+    for size in ["100", "10K", "1M"] {
+        let output = cordon(Identity::Invoker, &["run", "--memory", size, "--", "true"]);
+        assert_eq!(output.status.code(), Some(125), "--memory {size}: {}", describe(&output));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("at least 4M"), "--memory {size}: {}", describe(&output));
+    }
+    let output = cordon(Identity::Invoker, &["run", "--memory", "64M", "--", "true"]);
+    assert!(output.status.success(), "--memory 64M: {}", describe(&output));
+}

@@ -337,6 +337,10 @@ fn parse_default(text: &str) -> Result<(Category, Action), String> {
     Ok((category, action))
 }
 
+/// The smallest `--memory`: below it the dynamic loader cannot even map a program, which dies
+/// with SIGSEGV and no message (measured with a 100-byte limit).
+const MIN_MEMORY: u64 = 4 << 20;
+
 /// Parses a byte count with an optional K, M or G suffix (powers of 1024).
 fn parse_size(text: &str) -> Result<u64, String> {
     let invalid = || format!("--memory {text:?}: expected a size such as 512M or 2G");
@@ -352,7 +356,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
         _ => return Err(invalid()),
     };
     let value: u64 = digits.parse().map_err(|_| invalid())?;
-    value.checked_mul(1 << shift).filter(|&bytes| bytes > 0).ok_or_else(invalid)
+    let bytes = value.checked_mul(1 << shift).ok_or_else(invalid)?;
+    if bytes < MIN_MEMORY {
+        return Err(format!("--memory {text:?}: too small for a process to start; use at least 4M"));
+    }
+    Ok(bytes)
 }
 
 fn fd_is_open(fd: i32) -> bool {
