@@ -75,7 +75,7 @@ fn memfd_name_with_slash_denied() {
     }
 }
 
-/// Threads of one process forking at the same moment pass the entry check together; the
+/// Threads of one process forking at the same moment pass the entry check together. The
 /// children killed at their fork event must count until reaped, so the number of processes
 /// stays bounded even when the program never reaps them.
 #[test]

@@ -21,7 +21,7 @@ pub enum Identity {
     Unprivileged,
 }
 
-/// The identities every behaviour is tested as: root and the test user in CI, only the
+/// Returns the identities every behaviour is tested as: root and the test user in CI, only the
 /// invoking user when the suite itself runs unprivileged.
 pub fn identities() -> Vec<Identity> {
     if is_root() {
@@ -55,7 +55,7 @@ fn ensure_test_user() {
     });
 }
 
-/// The uid and gid of the test account, if it exists.
+/// Returns the uid and gid of the test account, if it exists.
 pub fn user_ids() -> Option<(u32, u32)> {
     let passwd = fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
@@ -65,7 +65,7 @@ pub fn user_ids() -> Option<(u32, u32)> {
     })
 }
 
-/// A copy of the cordon binary in a directory every user can traverse, because the build
+/// Returns a copy of the cordon binary in a directory every user can traverse, because the build
 /// directory may sit below a home directory the test user cannot enter.
 pub fn cordon_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -123,7 +123,7 @@ impl Drop for Scratch {
     }
 }
 
-/// A command that runs `program args` as `who`.
+/// Builds a command that runs `program args` as `who`.
 pub fn command_as<S: AsRef<OsStr>>(who: Identity, program: impl AsRef<OsStr>, args: &[S]) -> Command {
     match who {
         Identity::Invoker => {

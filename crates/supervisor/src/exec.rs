@@ -153,15 +153,15 @@ pub fn validate_exec(context: &Context, pins: &mut Pins, pid: libc::pid_t, forme
     }
 }
 
-/// Whether the policy can deny an exec, so that executable mappings need checking.
+/// Returns whether the policy can deny an exec, so that executable mappings need checking.
 fn restricts_exec(context: &Context) -> bool {
     let policy = &context.policy;
     policy.has_rules(Category::Exec) || policy.default_action(Category::Exec) != cordon_policy::Action::Allow
 }
 
-/// Kills `tid`, and every sandbox member sharing the resource `kind` with it (`KCMP_VM` for
-/// memory, `KCMP_FS` for the cwd), because a sibling created with `CLONE_VM` or `CLONE_FS`
-/// shares what was just found wrong and would survive the kill of `tid` alone.
+/// Kills `tid` and every sandbox member sharing the resource `kind` with it (`KCMP_VM` for
+/// memory, `KCMP_FS` for the cwd). A sibling created with `CLONE_VM` or `CLONE_FS` shares
+/// what was just found wrong and would survive the kill of `tid` alone.
 fn kill_with_sharers(context: &Context, tid: libc::pid_t, kind: i32) {
     for member in context.members.snapshot() {
         if member != tid && cordon_sys::process::shares(tid, member, kind) {

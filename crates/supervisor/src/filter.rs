@@ -279,7 +279,7 @@ const IOCTL_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
 
 /// `seccomp` fails with `EPERM` when its flags (arg1) ask for a notification listener. A
 /// filter of the sandbox's own that returns `SECCOMP_RET_USER_NOTIF` takes precedence over
-/// cordon's for the same call, and its listener could answer with
+/// cordon's for the same call, and its listener could respond with
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, which runs the call without consulting cordon's filter.
 /// Filters without a listener only restrict the program itself. Every other operation takes
 /// flags 0, so testing the bit alone is exact.
@@ -815,7 +815,7 @@ pub fn build_filter_with(options: FilterOptions) -> Result<Vec<sock_filter>, Fil
     assemble(&verdict_ranges(options))
 }
 
-/// The verdict for `nr` under `options`.
+/// Returns the verdict for `nr` under `options`.
 fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
     match nr {
         libc::SYS_mmap if options.trace_exec_mappings => MMAP_TRACE,

@@ -243,10 +243,10 @@ fn wait_for_init(context: &Context, init: libc::pid_t) -> io::Result<tracer::End
 }
 
 /// Runs cordon's child in `--without-ptrace` mode: creates the sandbox's pid namespace (with a
-/// user namespace mapping the caller's own ids when unprivileged) and starts its init. Each
-/// of the two dies with its parent (`PR_SET_PDEATHSIG`), and neither changes credentials,
-/// which would clear that setting: cordon's death kills the stub, the stub's death kills the
-/// init, and the init's death makes the kernel kill every process in the namespace.
+/// user namespace mapping the caller's own ids when unprivileged) and starts its init.
+/// Each of the two dies with its parent (`PR_SET_PDEATHSIG`) and never changes credentials,
+/// which would clear that setting. So cordon's death kills the stub, the stub's death kills
+/// the init, and the init's death makes the kernel kill every process in the namespace.
 fn namespace_stub(
     config: &Config,
     program: &[libc::sock_filter],
@@ -262,14 +262,7 @@ fn namespace_stub(
     if process::unshare_pid_namespace(unprivileged).is_err() {
         process::exit_now(125);
     }
-    // SAFETY: this process is single-threaded (a fork of the single-threaded supervisor).
-    let init = match unsafe { process::fork() } {
-        Ok(process::Forked::Child) => namespace_init(config, program, exec, ruleset, own_session, pipes),
-        Ok(process::Forked::Parent { pid }) => pid,
-        Err(_) => process::exit_now(125),
-    };
-    drop(pipes);
-    exit_with_child(init)
+    fork_then_wait(move || namespace_init(config, program, exec, ruleset, own_session, pipes))
 }
 
 /// Runs as pid 1 of the sandbox's pid namespace: starts the command in a child, reaps
@@ -283,14 +276,24 @@ fn namespace_init(
     pipes: [OwnedFd; 3],
 ) -> ! {
     let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    fork_then_wait(move || child(config, program, exec, ruleset, own_session, pipes))
+}
+
+/// Forks: the child runs `body`, and this process drops what `body` owns (the start-up pipe
+/// ends), reaps children until that child exits, then exits with its status.
+/// `body` never returns (it execs or exits); if it did, the child exits with 125.
+fn fork_then_wait(body: impl FnOnce()) -> ! {
     // SAFETY: this process is single-threaded (a fork of the single-threaded supervisor).
-    let command = match unsafe { process::fork() } {
-        Ok(process::Forked::Child) => child(config, program, exec, ruleset, own_session, pipes),
+    let pid = match unsafe { process::fork() } {
+        Ok(process::Forked::Child) => {
+            body();
+            process::exit_now(125)
+        }
         Ok(process::Forked::Parent { pid }) => pid,
         Err(_) => process::exit_now(125),
     };
-    drop(pipes);
-    exit_with_child(command)
+    drop(body);
+    exit_with_child(pid)
 }
 
 /// Reaps children until `pid` exits, then exits with its status (128 + signal when killed).
@@ -401,8 +404,8 @@ fn child(
         process::exit_now(125);
     }
     if let Some(bytes) = config.memory {
-        // Both limits: a process may lower its hard limit but, without CAP_SYS_RESOURCE, never
-        // raise it again. RLIMIT_AS would break runtimes that reserve address space.
+        // Both limits: without CAP_SYS_RESOURCE a process cannot raise its hard limit again.
+        // RLIMIT_AS would break runtimes that reserve address space.
         if process::set_rlimit(libc::RLIMIT_DATA, bytes, bytes).is_err() {
             process::exit_now(125);
         }
@@ -426,7 +429,7 @@ fn child(
         process::exit_now(125);
     }
     // Wait until the supervisor has the listener, traces this process and serves
-    // notifications: read(2) is never trapped, so this cannot deadlock.
+    // notifications. The filter does not trap read(2), so this wait needs no supervisor.
     let mut byte = [0u8; 1];
     if !matches!(process::read_fd(go.as_fd(), &mut byte), Ok(1)) {
         process::exit_now(125);

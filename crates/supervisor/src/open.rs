@@ -335,17 +335,17 @@ fn duplicate(held: Held, flags: i32, object: &libc::stat) -> Reply {
     };
     let same = fs::fstat(fd.as_fd()).is_ok_and(|stat| stat.st_dev == object.st_dev && stat.st_ino == object.st_ino);
     let mode = fs::status_flags(fd.as_fd()).map(|status| status & libc::O_ACCMODE).unwrap_or(-1);
-    let wanted = flags & libc::O_ACCMODE;
-    let covers = mode == libc::O_RDWR || mode == wanted;
+    let requested = flags & libc::O_ACCMODE;
+    let covers = mode == libc::O_RDWR || mode == requested;
     if !same || !covers {
         return Reply::Errno(libc::EACCES);
     }
     Reply::Fd { fd, cloexec: flags & libc::O_CLOEXEC != 0 }
 }
 
-/// Opens an existing, already-checked entry. FIFOs and devices go to the blocking pool;
-/// everything else is opened with `O_NONBLOCK` first, so that a regular file swapped for a
-/// FIFO after the check can never stall the worker, and the flag is removed afterwards.
+/// Opens an existing, already-checked entry. FIFOs and devices go to the blocking pool.
+/// Everything else is opened with `O_NONBLOCK` first, so a regular file swapped for a FIFO
+/// after the check cannot stall the worker; the flag is removed afterwards.
 fn perform(walk: &Walk<'_>, name: CString, flags: i32, mode: u32, stat: &libc::stat) -> Attempt {
     let (open_flags, cloexec) = supervisor_flags(flags);
     let open_flags = open_flags | libc::O_NOFOLLOW;

@@ -3,9 +3,9 @@
 //!
 //! The policy is checked against the path built here, and the operation is then performed
 //! through the fds held here (`openat(parent, name, ...)`), so the object checked is the
-//! object used. Symlinks are followed by the resolver itself, never by the kernel; names whose
-//! meaning depends on the opener (`/proc/self`, `/proc/thread-self`, magic links below
-//! `/proc/PID`) are resolved for the caller, and procfs pid directories are entered only for
+//! object used. Symlinks are followed by the resolver itself, never by the kernel. Names
+//! whose meaning depends on the opener (`/proc/self`, `/proc/thread-self`, magic links below
+//! `/proc/PID`) are resolved for the caller. Procfs pid directories are entered only for
 //! live members of the sandbox.
 
 use std::ffi::{CString, OsStr};
@@ -402,7 +402,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Replaces a detached top with the full component walk to it, so that `..` pops to its
-    /// real parent; the walk must reach the same directory, else the tree changed meanwhile.
+    /// real parent. The walk must reach the same directory, else the tree changed meanwhile.
     fn attach_top(&mut self) -> Result<()> {
         let before = fs::fstat(self.top())?;
         let path = self.path.clone();

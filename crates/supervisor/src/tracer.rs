@@ -110,7 +110,7 @@ impl Processes {
 
     fn report_limit(&mut self, limit: usize) {
         if !self.reported {
-            eprintln!("cordon: process limit of {limit} reached; new processes are refused (EAGAIN) or killed");
+            eprintln!("cordon: process limit of {limit} reached; fork fails with EAGAIN and processes created past the limit are killed");
             self.reported = true;
         }
     }

@@ -172,7 +172,12 @@ fn serve_open(
     let tid = notification.pid as libc::pid_t;
     // Pin the thread and copy its arguments, then prove with ID_VALID that the thread was the
     // one that made the call while we read (its pid cannot be reused while it waits).
-    let prepared = Caller::open(tid).map_err(|_| libc::EACCES).and_then(|caller| {
+    let caller = Caller::open(tid).map_err(|error| {
+        // Fails closed: without the caller's procfs handle nothing can be checked.
+        tracing::debug!(tid, syscall = name, %error, "cannot open the caller's procfs entry");
+        libc::EACCES
+    });
+    let prepared = caller.and_then(|caller| {
         let request = decode(name, &caller, &notification.data.args)?;
         Ok((caller, request))
     });
