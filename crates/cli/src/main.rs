@@ -85,6 +85,45 @@ struct RunArgs {
     /// Allow changing into directories matching PATTERN and log each change.
     #[arg(long, value_name = "PATTERN")]
     audit_chdir: Vec<String>,
+    /// Allow stat, access, readlink and directory listings of paths matching PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    allow_stat: Vec<String>,
+    /// Deny stat, access, readlink and directory listings of paths matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_stat: Vec<String>,
+    /// Allow the stat family on paths matching PATTERN and log each access.
+    #[arg(long, value_name = "PATTERN")]
+    audit_stat: Vec<String>,
+    /// Allow unlinking files and removing directories matching PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    allow_delete: Vec<String>,
+    /// Deny unlinking files and removing directories matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_delete: Vec<String>,
+    /// Allow deleting paths matching PATTERN and log each deletion.
+    #[arg(long, value_name = "PATTERN")]
+    audit_delete: Vec<String>,
+    /// Allow renaming and hard-linking from and to paths matching PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    allow_rename: Vec<String>,
+    /// Deny renaming and hard-linking from or to paths matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_rename: Vec<String>,
+    /// Allow renaming and hard-linking paths matching PATTERN and log each one.
+    #[arg(long, value_name = "PATTERN")]
+    audit_rename: Vec<String>,
+    /// Allow chmod, chown, utime, truncate and extended attributes on paths matching PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    allow_attr: Vec<String>,
+    /// Deny changing attributes (mode, owner, times, size, xattrs) of paths matching PATTERN (EACCES).
+    #[arg(long, value_name = "PATTERN")]
+    deny_attr: Vec<String>,
+    /// Allow changing attributes of paths matching PATTERN and log each change.
+    #[arg(long, value_name = "PATTERN")]
+    audit_attr: Vec<String>,
+    /// Allow every change below PATTERN: write, create, delete, rename and attr in one rule.
+    #[arg(long, value_name = "PATTERN")]
+    allow_modify: Vec<String>,
     /// Make paths matching PATTERN, and everything below them, look nonexistent (ENOENT).
     #[arg(long, value_name = "PATTERN")]
     hide: Vec<String>,
@@ -134,22 +173,35 @@ struct RunArgs {
 }
 
 /// The rule options, in the order their arguments are matched against command-line indices.
-const RULE_OPTIONS: &[(&str, &str, Action, Category)] = &[
-    ("allow_read", "--allow-read", Action::Allow, Category::Read),
-    ("deny_read", "--deny-read", Action::Deny, Category::Read),
-    ("audit_read", "--audit-read", Action::Audit, Category::Read),
-    ("allow_write", "--allow-write", Action::Allow, Category::Write),
-    ("deny_write", "--deny-write", Action::Deny, Category::Write),
-    ("audit_write", "--audit-write", Action::Audit, Category::Write),
-    ("allow_create", "--allow-create", Action::Allow, Category::Create),
-    ("deny_create", "--deny-create", Action::Deny, Category::Create),
-    ("audit_create", "--audit-create", Action::Audit, Category::Create),
-    ("allow_exec", "--allow-exec", Action::Allow, Category::Exec),
-    ("deny_exec", "--deny-exec", Action::Deny, Category::Exec),
-    ("audit_exec", "--audit-exec", Action::Audit, Category::Exec),
-    ("allow_chdir", "--allow-chdir", Action::Allow, Category::Chdir),
-    ("deny_chdir", "--deny-chdir", Action::Deny, Category::Chdir),
-    ("audit_chdir", "--audit-chdir", Action::Audit, Category::Chdir),
+const RULE_OPTIONS: &[(&str, &str, Action, &[Category])] = &[
+    ("allow_read", "--allow-read", Action::Allow, &[Category::Read]),
+    ("deny_read", "--deny-read", Action::Deny, &[Category::Read]),
+    ("audit_read", "--audit-read", Action::Audit, &[Category::Read]),
+    ("allow_write", "--allow-write", Action::Allow, &[Category::Write]),
+    ("deny_write", "--deny-write", Action::Deny, &[Category::Write]),
+    ("audit_write", "--audit-write", Action::Audit, &[Category::Write]),
+    ("allow_create", "--allow-create", Action::Allow, &[Category::Create]),
+    ("deny_create", "--deny-create", Action::Deny, &[Category::Create]),
+    ("audit_create", "--audit-create", Action::Audit, &[Category::Create]),
+    ("allow_exec", "--allow-exec", Action::Allow, &[Category::Exec]),
+    ("deny_exec", "--deny-exec", Action::Deny, &[Category::Exec]),
+    ("audit_exec", "--audit-exec", Action::Audit, &[Category::Exec]),
+    ("allow_chdir", "--allow-chdir", Action::Allow, &[Category::Chdir]),
+    ("deny_chdir", "--deny-chdir", Action::Deny, &[Category::Chdir]),
+    ("audit_chdir", "--audit-chdir", Action::Audit, &[Category::Chdir]),
+    ("allow_stat", "--allow-stat", Action::Allow, &[Category::Stat]),
+    ("deny_stat", "--deny-stat", Action::Deny, &[Category::Stat]),
+    ("audit_stat", "--audit-stat", Action::Audit, &[Category::Stat]),
+    ("allow_delete", "--allow-delete", Action::Allow, &[Category::Delete]),
+    ("deny_delete", "--deny-delete", Action::Deny, &[Category::Delete]),
+    ("audit_delete", "--audit-delete", Action::Audit, &[Category::Delete]),
+    ("allow_rename", "--allow-rename", Action::Allow, &[Category::Rename]),
+    ("deny_rename", "--deny-rename", Action::Deny, &[Category::Rename]),
+    ("audit_rename", "--audit-rename", Action::Audit, &[Category::Rename]),
+    ("allow_attr", "--allow-attr", Action::Allow, &[Category::Attr]),
+    ("deny_attr", "--deny-attr", Action::Deny, &[Category::Attr]),
+    ("audit_attr", "--audit-attr", Action::Audit, &[Category::Attr]),
+    ("allow_modify", "--allow-modify", Action::Allow, &[Category::Write, Category::Create, Category::Delete, Category::Rename, Category::Attr]),
 ];
 
 fn main() -> ExitCode {
@@ -196,7 +248,6 @@ fn check(files: &[PathBuf]) -> ExitCode {
         match cordon_policy::check_profile(file, Variables::from_process()) {
             Ok(()) => {
                 println!("{}: ok", file.display());
-                note_unenforced(file);
             }
             Err(error) => {
                 eprintln!("{error}");
@@ -208,27 +259,6 @@ fn check(files: &[PathBuf]) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Categories whose rules are stored but not enforced by this version.
-const UNENFORCED: &[Category] = &[Category::Stat, Category::Delete, Category::Rename, Category::Attr];
-
-/// Tells the user when a valid profile has rules that this version does not enforce yet.
-fn note_unenforced(file: &std::path::Path) {
-    let mut builder = PolicyBuilder::new(Variables::from_process());
-    if builder.load_profile(file).is_err() {
-        return;
-    }
-    let Ok(policy) = builder.build() else { return };
-    for &category in UNENFORCED {
-        if policy.has_rules(category) {
-            println!(
-                "{}: note: rules for {} are stored but not enforced by this version of cordon",
-                file.display(),
-                category.name()
-            );
-        }
     }
 }
 
@@ -315,10 +345,12 @@ fn build_config(args: Box<RunArgs>, matches: &ArgMatches) -> Result<Config, Stri
 /// that "the last matching rule wins" refers to the order the user typed them in.
 fn rules_in_order(matches: &ArgMatches) -> Vec<(Action, Category, String, &'static str)> {
     let mut rules = Vec::new();
-    for &(id, option, action, category) in RULE_OPTIONS {
+    for &(id, option, action, categories) in RULE_OPTIONS {
         let (Some(indices), Some(values)) = (matches.indices_of(id), matches.get_many::<String>(id)) else { continue };
         for (index, value) in indices.zip(values) {
-            rules.push((index, action, category, value.clone(), option));
+            for &category in categories {
+                rules.push((index, action, category, value.clone(), option));
+            }
         }
     }
     rules.sort_by_key(|rule| rule.0);
