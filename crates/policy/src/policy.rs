@@ -24,6 +24,8 @@ pub struct Policy {
     hide: Matcher,
     /// Origin index of each hide pattern, in order.
     hide_origins: Vec<usize>,
+    /// Literal roots of the hide patterns, with their origin indices.
+    hide_roots: Vec<(String, usize)>,
     /// Per category, in [`Category::ALL`] order.
     categories: Vec<CategoryRules>,
 }
@@ -97,6 +99,11 @@ impl Policy {
         defaults: &[Action],
     ) -> Result<Self, PolicyError> {
         let hide_origins = hide.iter().map(|compiled| compiled.origin).collect();
+        let hide_roots = hide
+            .iter()
+            .flat_map(|compiled| compiled.globs.iter().map(move |glob| (glob, compiled.origin)))
+            .filter_map(|(glob, origin)| Some((crate::pattern::literal_root(glob.glob())?, origin)))
+            .collect();
         let hide = Matcher::new(hide.iter(), "hide")?;
         let mut categories = Vec::with_capacity(Category::ALL.len());
         for category in Category::ALL {
@@ -129,6 +136,7 @@ impl Policy {
             origins,
             hide,
             hide_origins,
+            hide_roots,
             categories,
         })
     }
@@ -191,6 +199,21 @@ impl Policy {
             .iter()
             .map(|(root, origin)| (root.clone(), &self.origins[*origin]))
             .collect()
+    }
+
+    /// Returns the origin of a hide rule, or of a deny or kill rule of read, write, exec or
+    /// stat, whose literal root starts with `prefix` (a directory path ending in `/`): moving
+    /// that directory would move what the rule protects to a name it does not match.
+    pub fn restricted_below(&self, prefix: &[u8]) -> Option<&RuleOrigin> {
+        let below = |root: &String| root.as_bytes().starts_with(prefix);
+        if let Some((_, origin)) = self.hide_roots.iter().find(|(root, _)| below(root)) {
+            return Some(&self.origins[*origin]);
+        }
+        [Category::Read, Category::Write, Category::Exec, Category::Stat]
+            .iter()
+            .flat_map(|category| self.categories[category.index()].denied_roots.iter())
+            .find(|(root, _)| below(root))
+            .map(|(_, origin)| &self.origins[*origin])
     }
 
     /// Returns the action for accesses of `category` that no rule matches.

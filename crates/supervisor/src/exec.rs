@@ -352,6 +352,7 @@ fn exec_path(context: &Context, caller: &Caller, syscall: &'static str, start: S
             (fd, walk.path().to_vec())
         }
         Target::Directory => return Err(libc::EACCES),
+        Target::OpenerLink { .. } => return Err(libc::ELOOP),
         Target::Object { fd, path, .. } => (fd, path),
     };
     judge(context, caller, syscall, &[Category::Read, Category::Exec], &canonical)?;
@@ -413,6 +414,7 @@ fn check_chdir(context: &Context, own: &mut Own, tid: libc::pid_t, address: Opti
                 let fd = fs::openat(walk.parent(), c".", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0).map_err(|e| cordon_sys::errno_of(&e))?;
                 (fd, walk.path().to_vec())
             }
+            Target::OpenerLink { .. } => return Err(libc::ELOOP),
             Target::Object { fd, path, .. } => {
                 let stat = fs::fstat(fd.as_fd()).map_err(|e| cordon_sys::errno_of(&e))?;
                 if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {

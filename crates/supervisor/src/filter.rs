@@ -167,7 +167,19 @@ pub const UNASSIGNED: RangeInclusive<i64> = 337..=423;
 /// Sorted by number.
 pub const NOTIFIED: &[i64] = &[
     libc::SYS_open,
+    libc::SYS_truncate,
+    libc::SYS_rename,
+    libc::SYS_mkdir,
+    libc::SYS_rmdir,
     libc::SYS_creat,
+    libc::SYS_link,
+    libc::SYS_unlink,
+    libc::SYS_symlink,
+    libc::SYS_chmod,
+    libc::SYS_chown,
+    libc::SYS_lchown,
+    libc::SYS_utime,
+    libc::SYS_mknod,
     libc::SYS_getpriority,
     libc::SYS_setpriority,
     libc::SYS_sched_setparam,
@@ -175,17 +187,85 @@ pub const NOTIFIED: &[i64] = &[
     libc::SYS_sched_setscheduler,
     libc::SYS_sched_getscheduler,
     libc::SYS_sched_rr_get_interval,
+    libc::SYS_setxattr,
+    libc::SYS_lsetxattr,
+    libc::SYS_removexattr,
+    libc::SYS_lremovexattr,
     libc::SYS_sched_setaffinity,
     libc::SYS_sched_getaffinity,
+    libc::SYS_utimes,
     libc::SYS_ioprio_set,
     libc::SYS_ioprio_get,
     libc::SYS_openat,
+    libc::SYS_mkdirat,
+    libc::SYS_mknodat,
+    libc::SYS_fchownat,
+    libc::SYS_futimesat,
+    libc::SYS_unlinkat,
+    libc::SYS_renameat,
+    libc::SYS_linkat,
+    libc::SYS_symlinkat,
+    libc::SYS_fchmodat,
+    libc::SYS_utimensat,
     libc::SYS_prlimit64,
     libc::SYS_sched_setattr,
     libc::SYS_sched_getattr,
-    libc::SYS_pidfd_open,
+    libc::SYS_renameat2,
+    libc::SYS_open_tree,
     libc::SYS_openat2,
+    452, // fchmodat2
+    463, // setxattrat
+    466, // removexattrat
+    469, // file_setattr
 ];
+
+/// Calls that observe a path (the stat family, access, readlink, extended attribute reads,
+/// watches). They notify when the policy has stat or hide rules; otherwise every such call
+/// would be allowed, and the kernel runs them unchecked.
+pub const STAT_CALLS: &[i64] = &[
+    libc::SYS_stat,
+    libc::SYS_lstat,
+    libc::SYS_access,
+    libc::SYS_readlink,
+    libc::SYS_statfs,
+    libc::SYS_getxattr,
+    libc::SYS_lgetxattr,
+    libc::SYS_listxattr,
+    libc::SYS_llistxattr,
+    libc::SYS_inotify_add_watch,
+    libc::SYS_newfstatat,
+    libc::SYS_readlinkat,
+    libc::SYS_faccessat,
+    libc::SYS_fanotify_mark,
+    libc::SYS_statx,
+    libc::SYS_faccessat2,
+    464, // getxattrat
+    465, // listxattrat
+    468, // file_getattr
+];
+
+/// Directory listings: notify when the policy has stat or hide rules, so hidden entries can
+/// be left out.
+pub const LISTING_CALLS: &[i64] = &[libc::SYS_getdents, libc::SYS_getdents64];
+
+/// Calls that observe an open file only. They notify when the policy has stat rules.
+pub const FD_STAT_CALLS: &[i64] = &[libc::SYS_fstat, libc::SYS_fstatfs, libc::SYS_fgetxattr, libc::SYS_flistxattr];
+
+/// Calls that change the attributes of an open file only. They notify when the policy has
+/// attr rules.
+pub const FD_ATTR_CALLS: &[i64] = &[libc::SYS_ftruncate, libc::SYS_fchmod, libc::SYS_fchown, libc::SYS_fsetxattr, libc::SYS_fremovexattr];
+
+/// `OPEN_TREE_CLONE` of `linux/mount.h`.
+const OPEN_TREE_CLONE: u32 = 1;
+
+/// `open_tree` without `OPEN_TREE_CLONE` opens an `O_PATH` fd, which the supervisor emulates
+/// like an `O_PATH` open. A clone creates a detached mount, which an unprivileged process
+/// may only attach in a mount namespace it owns, and cordon creates none. The kernel reads the
+/// flags as `unsigned int`.
+const OPEN_TREE_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[arg_test(2, ArgCondition::AnyBitSet(OPEN_TREE_CLONE), Action::Errno(libc::EPERM))],
+    otherwise: Action::Notify,
+});
 
 /// The largest errno the kernel passes through `SECCOMP_RET_ERRNO` (`MAX_ERRNO`).
 const MAX_ERRNO: i32 = 4095;
@@ -453,25 +533,25 @@ pub static SYSCALLS: &[Syscall] = &[
     row(73, "flock", ALLOW),
     row(74, "fsync", ALLOW),
     row(75, "fdatasync", ALLOW),
-    row(76, "truncate", ALLOW),
+    row(76, "truncate", NOTIFY), // the supervisor checks the path and performs the change
     row(77, "ftruncate", ALLOW),
     row(78, "getdents", ALLOW),
     row(79, "getcwd", ALLOW),
     row(80, "chdir", Verdict::Trace), // checked by the tracer: the supervisor cannot chdir for it
     row(81, "fchdir", Verdict::Trace), // checked by the tracer, like chdir
-    row(82, "rename", ALLOW),
-    row(83, "mkdir", ALLOW),
-    row(84, "rmdir", ALLOW),
+    row(82, "rename", NOTIFY), // the supervisor checks the path and performs the change
+    row(83, "mkdir", NOTIFY), // the supervisor checks the path and performs the change
+    row(84, "rmdir", NOTIFY), // the supervisor checks the path and performs the change
     row(85, "creat", NOTIFY), // the supervisor checks the path and performs the open
-    row(86, "link", ALLOW),
-    row(87, "unlink", ALLOW),
-    row(88, "symlink", ALLOW),
+    row(86, "link", NOTIFY), // the supervisor checks the path and performs the change
+    row(87, "unlink", NOTIFY), // the supervisor checks the path and performs the change
+    row(88, "symlink", NOTIFY), // the supervisor checks the path and performs the change
     row(89, "readlink", ALLOW),
-    row(90, "chmod", ALLOW),
+    row(90, "chmod", NOTIFY), // the supervisor checks the path and performs the change
     row(91, "fchmod", ALLOW),
-    row(92, "chown", ALLOW),
+    row(92, "chown", NOTIFY), // the supervisor checks the path and performs the change
     row(93, "fchown", ALLOW),
-    row(94, "lchown", ALLOW),
+    row(94, "lchown", NOTIFY), // the supervisor checks the path and performs the change
     row(95, "umask", ALLOW),
     row(96, "gettimeofday", ALLOW),
     row(97, "getrlimit", ALLOW),
@@ -509,8 +589,8 @@ pub static SYSCALLS: &[Syscall] = &[
     row(129, "rt_sigqueueinfo", ALLOW),
     row(130, "rt_sigsuspend", ALLOW),
     row(131, "sigaltstack", ALLOW),
-    row(132, "utime", ALLOW),
-    row(133, "mknod", ALLOW),
+    row(132, "utime", NOTIFY), // the supervisor checks the path and performs the change
+    row(133, "mknod", NOTIFY), // the supervisor checks the path and performs the change
     row(134, "uselib", ENOSYS), // Linux 6.18 returns ENOSYS too
     row(135, "personality", PERSONALITY_CHECK), // allows only the query and PER_LINUX
     row(136, "ustat", ALLOW),
@@ -565,8 +645,8 @@ pub static SYSCALLS: &[Syscall] = &[
     row(185, "security", ENOSYS),      // Linux 6.18 returns ENOSYS too
     row(186, "gettid", ALLOW),
     row(187, "readahead", ALLOW),
-    row(188, "setxattr", ALLOW),
-    row(189, "lsetxattr", ALLOW),
+    row(188, "setxattr", NOTIFY), // the supervisor checks the path and performs the change
+    row(189, "lsetxattr", NOTIFY), // the supervisor checks the path and performs the change
     row(190, "fsetxattr", ALLOW),
     row(191, "getxattr", ALLOW),
     row(192, "lgetxattr", ALLOW),
@@ -574,8 +654,8 @@ pub static SYSCALLS: &[Syscall] = &[
     row(194, "listxattr", ALLOW),
     row(195, "llistxattr", ALLOW),
     row(196, "flistxattr", ALLOW),
-    row(197, "removexattr", ALLOW),
-    row(198, "lremovexattr", ALLOW),
+    row(197, "removexattr", NOTIFY), // the supervisor checks the path and performs the change
+    row(198, "lremovexattr", NOTIFY), // the supervisor checks the path and performs the change
     row(199, "fremovexattr", ALLOW),
     row(200, "tkill", ALLOW),
     row(201, "time", ALLOW),
@@ -612,7 +692,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(232, "epoll_wait", ALLOW),
     row(233, "epoll_ctl", ALLOW),
     row(234, "tgkill", ALLOW),
-    row(235, "utimes", ALLOW),
+    row(235, "utimes", NOTIFY), // the supervisor checks the path and performs the change
     row(236, "vserver", ENOSYS), // Linux 6.18 returns ENOSYS too
     row(237, "mbind", ALLOW),
     row(238, "set_mempolicy", ALLOW),
@@ -635,17 +715,17 @@ pub static SYSCALLS: &[Syscall] = &[
     row(255, "inotify_rm_watch", ALLOW),
     row(256, "migrate_pages", ALLOW),
     row(257, "openat", NOTIFY), // the supervisor checks the path and performs the open
-    row(258, "mkdirat", ALLOW),
-    row(259, "mknodat", ALLOW),
-    row(260, "fchownat", ALLOW),
-    row(261, "futimesat", ALLOW),
+    row(258, "mkdirat", NOTIFY), // the supervisor checks the path and performs the change
+    row(259, "mknodat", NOTIFY), // the supervisor checks the path and performs the change
+    row(260, "fchownat", NOTIFY), // the supervisor checks the path and performs the change
+    row(261, "futimesat", NOTIFY), // the supervisor checks the path and performs the change
     row(262, "newfstatat", ALLOW),
-    row(263, "unlinkat", ALLOW),
-    row(264, "renameat", ALLOW),
-    row(265, "linkat", ALLOW),
-    row(266, "symlinkat", ALLOW),
+    row(263, "unlinkat", NOTIFY), // the supervisor checks the path and performs the change
+    row(264, "renameat", NOTIFY), // the supervisor checks the path and performs the change
+    row(265, "linkat", NOTIFY), // the supervisor checks the path and performs the change
+    row(266, "symlinkat", NOTIFY), // the supervisor checks the path and performs the change
     row(267, "readlinkat", ALLOW),
-    row(268, "fchmodat", ALLOW),
+    row(268, "fchmodat", NOTIFY), // the supervisor checks the path and performs the change
     row(269, "faccessat", ALLOW),
     row(270, "pselect6", ALLOW),
     row(271, "ppoll", ALLOW),
@@ -657,7 +737,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(277, "sync_file_range", ALLOW),
     row(278, "vmsplice", ALLOW),
     row(279, "move_pages", ALLOW),
-    row(280, "utimensat", ALLOW),
+    row(280, "utimensat", NOTIFY), // the supervisor checks the path and performs the change
     row(281, "epoll_pwait", ALLOW),
     row(282, "signalfd", ALLOW),
     row(283, "timerfd_create", ALLOW),
@@ -693,7 +773,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(313, "finit_module", EPERM),      // loads kernel code
     row(314, "sched_setattr", PID_CHECK), // pids other than 0 notify
     row(315, "sched_getattr", PID_CHECK), // pids other than 0 notify
-    row(316, "renameat2", ALLOW),
+    row(316, "renameat2", NOTIFY), // the supervisor checks the path and performs the change
     row(317, "seccomp", SECCOMP_CHECK), // rejects filters with a notification listener
     row(318, "getrandom", ALLOW),
     row(319, "memfd_create", ALLOW),
@@ -719,7 +799,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(425, "io_uring_setup", ENOSYS), // io_uring performs opens that bypass the supervisor
     row(426, "io_uring_enter", ENOSYS), // runs io_uring operations, which bypass the supervisor
     row(427, "io_uring_register", ENOSYS), // registers files and buffers for io_uring operations
-    row(428, "open_tree", EPERM), // returns an O_PATH fd or a mount clone without a path check
+    row(428, "open_tree", OPEN_TREE_CHECK), // an O_PATH open; a mount clone needs a mount namespace
     row(429, "move_mount", EPERM), // changes the mount tree that path checks rely on
     row(430, "fsopen", EPERM),    // starts building a new mount
     row(431, "fsconfig", EPERM),  // configures a mount under construction
@@ -743,24 +823,24 @@ pub static SYSCALLS: &[Syscall] = &[
     row(449, "futex_waitv", ALLOW),
     row(450, "set_mempolicy_home_node", ALLOW),
     row(451, "cachestat", ALLOW),
-    row(452, "fchmodat2", ALLOW),
+    row(452, "fchmodat2", NOTIFY), // the supervisor checks the path and performs the change
     row(453, "map_shadow_stack", ALLOW),
     row(454, "futex_wake", ALLOW),
     row(455, "futex_wait", ALLOW),
     row(456, "futex_requeue", ALLOW),
-    row(457, "statmount", ALLOW),
-    row(458, "listmount", ALLOW),
+    row(457, "statmount", ENOSYS), // names mount points, hidden ones included; libraries fall back
+    row(458, "listmount", ENOSYS), // lists mounts for statmount, which is refused
     row(459, "lsm_get_self_attr", ALLOW),
     row(460, "lsm_set_self_attr", ALLOW),
     row(461, "lsm_list_modules", ALLOW),
     row(462, "mseal", ALLOW),
-    row(463, "setxattrat", ALLOW),
+    row(463, "setxattrat", NOTIFY), // the supervisor checks the path and performs the change
     row(464, "getxattrat", ALLOW),
     row(465, "listxattrat", ALLOW),
-    row(466, "removexattrat", ALLOW),
+    row(466, "removexattrat", NOTIFY), // the supervisor checks the path and performs the change
     row(467, "open_tree_attr", EPERM), // returns an O_PATH fd or a mount clone without a path check
     row(468, "file_getattr", ALLOW),
-    row(469, "file_setattr", ALLOW),
+    row(469, "file_setattr", NOTIFY), // the supervisor checks the path and performs the change
 ];
 
 /// Returns the verdict for system call `nr` as the kernel reports it in `seccomp_data.nr`:
@@ -791,6 +871,12 @@ pub struct FilterOptions {
     /// No tracer is attached (`--without-ptrace`): exec and chdir run unchecked by the
     /// supervisor (a trace stop without a tracer would fail them with `ENOSYS`).
     pub no_tracer: bool,
+    /// Send [`STAT_CALLS`] and [`LISTING_CALLS`] to the supervisor (stat or hide rules).
+    pub trap_stat: bool,
+    /// Send [`FD_STAT_CALLS`] to the supervisor (stat rules).
+    pub trap_fd_stat: bool,
+    /// Send [`FD_ATTR_CALLS`] to the supervisor (attr rules).
+    pub trap_fd_attr: bool,
 }
 
 /// `mmap` with `PROT_EXEC` (arg2) of a file: anonymous mappings (`MAP_ANONYMOUS` in arg3)
@@ -823,6 +909,9 @@ fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
         libc::SYS_execve | libc::SYS_execveat | libc::SYS_chdir | libc::SYS_fchdir if options.no_tracer => Verdict::Allow,
         libc::SYS_fork | libc::SYS_vfork if options.trace_process_creation => Verdict::Trace,
         libc::SYS_clone if options.trace_process_creation => CLONE_LIMITED,
+        nr if options.trap_stat && (STAT_CALLS.contains(&nr) || LISTING_CALLS.contains(&nr)) => Verdict::Notify,
+        nr if options.trap_fd_stat && FD_STAT_CALLS.contains(&nr) => Verdict::Notify,
+        nr if options.trap_fd_attr && FD_ATTR_CALLS.contains(&nr) => Verdict::Notify,
         _ => verdict(nr),
     }
 }

@@ -92,6 +92,11 @@ struct Exec {
 }
 
 /// Runs the sandbox and returns the exit status cordon should exit with.
+/// Whether `category` needs checks: it has rules, or its default is not a plain allow.
+fn restricts(policy: &cordon_policy::Policy, category: Category) -> bool {
+    policy.has_rules(category) || policy.default_action(category) != Action::Allow
+}
+
 pub fn run(config: Config) -> Result<i32, SetupError> {
     if config.without_ptrace && config.max_processes.is_some() {
         return Err(SetupError::Command("--max-processes is enforced by the tracer and cannot be combined with --without-ptrace".into()));
@@ -103,6 +108,9 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         trace_exec_mappings: restricts_exec && !config.without_ptrace,
         trace_process_creation: config.max_processes.is_some(),
         no_tracer: config.without_ptrace,
+        trap_stat: config.policy.has_hide_rules() || restricts(&config.policy, Category::Stat),
+        trap_fd_stat: config.policy.has_rules(Category::Stat),
+        trap_fd_attr: config.policy.has_rules(Category::Attr),
     };
     if config.without_ptrace {
         eprintln!(

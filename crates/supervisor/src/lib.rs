@@ -4,6 +4,8 @@ pub mod caller;
 pub mod context;
 pub mod exec;
 pub mod filter;
+pub mod fscall;
+pub mod fsop;
 pub mod landlock;
 pub mod launch;
 pub mod members;

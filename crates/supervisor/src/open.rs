@@ -31,6 +31,8 @@ pub struct OpenRequest {
 /// The worker's response to one call.
 pub enum Reply {
     Fd { fd: OwnedFd, cloexec: bool },
+    /// The call's return value.
+    Value(i64),
     Errno(i32),
     /// The open may block (FIFOs, devices): it runs on the blocking pool.
     Blocking(BlockingOpen),
@@ -186,6 +188,8 @@ fn attempt(context: &Context, caller: &Caller, request: &OpenRequest, flags: i32
         Target::Directory => Attempt::Done(open_directory(context, caller, request, flags, &walk, &path)),
         Target::Object { fd, path, held } => Attempt::Done(open_object(context, caller, request, flags, fd, &path, held)),
         Target::Entry { name, stat } => open_entry(context, caller, request, flags, &walk, name, stat, &path),
+        // The kernel refuses to open a symlink it may not follow.
+        Target::OpenerLink { .. } => Attempt::Done(Reply::Errno(libc::ELOOP)),
     }
 }
 

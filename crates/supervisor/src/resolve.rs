@@ -10,7 +10,7 @@
 
 use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use cordon_policy::Policy;
@@ -79,6 +79,9 @@ pub enum Target {
     /// A magic link resolved to an object: an `O_PATH` fd and the object's policy name, and
     /// for an open file of a member (`/proc/PID/fd/N`) where that file is.
     Object { fd: OwnedFd, path: Vec<u8>, held: Option<Held> },
+    /// A final `/proc/self` or `/proc/thread-self` that was not to be followed: `name` in the
+    /// directory at the top of the walk, whose link text for the caller is `text`.
+    OpenerLink { name: CString, text: Vec<u8> },
 }
 
 /// An open file of a sandbox member, reached through `/proc/PID/fd/N`.
@@ -564,7 +567,8 @@ impl<'a> Walk<'a> {
         if let Some(substitute) = self.opener_dependent(name)? {
             self.check_hidden(name, true)?;
             if !self.options.follow_final {
-                return Err(Failure::Errno(libc::ELOOP));
+                self.path = self.child_path(name);
+                return Ok(Step::Done(Target::OpenerLink { name: to_cstring(name)?, text: substitute }));
             }
             self.symlinks += 1;
             return Ok(Step::Follow(substitute));
@@ -631,6 +635,15 @@ impl<'a> Walk<'a> {
         let stat = fs::fstat(object.as_fd())?;
         let path = self.name_object(&text, &stat)?;
         Ok((object, path, stat))
+    }
+
+    /// Names the object of one of the supervisor's own fds (a duplicate of a caller's fd) like
+    /// the object of a magic link.
+    pub fn name_fd(&mut self, fd: BorrowedFd<'_>) -> Result<Vec<u8>> {
+        let link = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Failure::Errno(libc::EBADF))?;
+        let text = fs::readlinkat(fs::cwd(), &link)?;
+        let stat = fs::fstat(fd)?;
+        self.name_object(&text, &stat)
     }
 
     /// Names an object the kernel described by path text and identity (a line of

@@ -9,6 +9,8 @@ use cordon_sys::{creds, fs, notify};
 
 use crate::caller::{self, Caller, CopyError, Own};
 use crate::context::Context;
+use crate::fscall::{self, FsDecoder};
+use crate::fsop;
 use crate::open::{self, BlockingOpen, OpenRequest, Reply};
 use crate::resolve::Start;
 
@@ -29,6 +31,8 @@ enum Handler {
     OwnPid { index: usize },
     /// `pidfd_open`, performed by the supervisor for sandbox members only.
     PidfdOpen,
+    /// The other file-system calls: copy the arguments in, then emulate.
+    Fs(FsDecoder),
 }
 
 /// The handlers, by syscall number. Every number the filter sends to USER_NOTIF must be
@@ -53,6 +57,69 @@ const HANDLERS: &[(i64, &str, Handler)] = &[
     (libc::SYS_ioprio_set, "ioprio_set", Handler::OwnPid { index: 1 }),
     (libc::SYS_ioprio_get, "ioprio_get", Handler::OwnPid { index: 1 }),
     (libc::SYS_pidfd_open, "pidfd_open", Handler::PidfdOpen),
+    (libc::SYS_open_tree, "open_tree", Handler::Open(decode_open_tree)),
+    (libc::SYS_stat, "stat", Handler::Fs(fscall::decode_stat)),
+    (libc::SYS_lstat, "lstat", Handler::Fs(fscall::decode_lstat)),
+    (libc::SYS_fstat, "fstat", Handler::Fs(fscall::decode_fstat)),
+    (libc::SYS_newfstatat, "newfstatat", Handler::Fs(fscall::decode_newfstatat)),
+    (libc::SYS_statx, "statx", Handler::Fs(fscall::decode_statx)),
+    (libc::SYS_statfs, "statfs", Handler::Fs(fscall::decode_statfs)),
+    (libc::SYS_fstatfs, "fstatfs", Handler::Fs(fscall::decode_fstatfs)),
+    (libc::SYS_access, "access", Handler::Fs(fscall::decode_access)),
+    (libc::SYS_faccessat, "faccessat", Handler::Fs(fscall::decode_faccessat)),
+    (libc::SYS_faccessat2, "faccessat2", Handler::Fs(fscall::decode_faccessat2)),
+    (libc::SYS_readlink, "readlink", Handler::Fs(fscall::decode_readlink)),
+    (libc::SYS_readlinkat, "readlinkat", Handler::Fs(fscall::decode_readlinkat)),
+    (libc::SYS_getxattr, "getxattr", Handler::Fs(fscall::decode_getxattr)),
+    (libc::SYS_lgetxattr, "lgetxattr", Handler::Fs(fscall::decode_lgetxattr)),
+    (libc::SYS_fgetxattr, "fgetxattr", Handler::Fs(fscall::decode_fgetxattr)),
+    (464, "getxattrat", Handler::Fs(fscall::decode_getxattrat)),
+    (libc::SYS_listxattr, "listxattr", Handler::Fs(fscall::decode_listxattr)),
+    (libc::SYS_llistxattr, "llistxattr", Handler::Fs(fscall::decode_llistxattr)),
+    (libc::SYS_flistxattr, "flistxattr", Handler::Fs(fscall::decode_flistxattr)),
+    (465, "listxattrat", Handler::Fs(fscall::decode_listxattrat)),
+    (468, "file_getattr", Handler::Fs(fscall::decode_file_getattr)),
+    (469, "file_setattr", Handler::Fs(fscall::decode_file_setattr)),
+    (libc::SYS_inotify_add_watch, "inotify_add_watch", Handler::Fs(fscall::decode_inotify_add_watch)),
+    (libc::SYS_fanotify_mark, "fanotify_mark", Handler::Fs(fscall::decode_fanotify_mark)),
+    (libc::SYS_getdents, "getdents", Handler::Fs(fscall::decode_getdents)),
+    (libc::SYS_getdents64, "getdents64", Handler::Fs(fscall::decode_getdents)),
+    (libc::SYS_mkdir, "mkdir", Handler::Fs(fscall::decode_mkdir)),
+    (libc::SYS_mkdirat, "mkdirat", Handler::Fs(fscall::decode_mkdirat)),
+    (libc::SYS_mknod, "mknod", Handler::Fs(fscall::decode_mknod)),
+    (libc::SYS_mknodat, "mknodat", Handler::Fs(fscall::decode_mknodat)),
+    (libc::SYS_symlink, "symlink", Handler::Fs(fscall::decode_symlink)),
+    (libc::SYS_symlinkat, "symlinkat", Handler::Fs(fscall::decode_symlinkat)),
+    (libc::SYS_unlink, "unlink", Handler::Fs(fscall::decode_unlink)),
+    (libc::SYS_rmdir, "rmdir", Handler::Fs(fscall::decode_rmdir)),
+    (libc::SYS_unlinkat, "unlinkat", Handler::Fs(fscall::decode_unlinkat)),
+    (libc::SYS_rename, "rename", Handler::Fs(fscall::decode_rename)),
+    (libc::SYS_renameat, "renameat", Handler::Fs(fscall::decode_renameat)),
+    (libc::SYS_renameat2, "renameat2", Handler::Fs(fscall::decode_renameat2)),
+    (libc::SYS_link, "link", Handler::Fs(fscall::decode_link)),
+    (libc::SYS_linkat, "linkat", Handler::Fs(fscall::decode_linkat)),
+    (libc::SYS_chmod, "chmod", Handler::Fs(fscall::decode_chmod)),
+    (libc::SYS_fchmod, "fchmod", Handler::Fs(fscall::decode_fchmod)),
+    (libc::SYS_fchmodat, "fchmodat", Handler::Fs(fscall::decode_fchmodat)),
+    (libc::SYS_fchmodat2, "fchmodat2", Handler::Fs(fscall::decode_fchmodat2)),
+    (libc::SYS_chown, "chown", Handler::Fs(fscall::decode_chown)),
+    (libc::SYS_lchown, "lchown", Handler::Fs(fscall::decode_lchown)),
+    (libc::SYS_fchown, "fchown", Handler::Fs(fscall::decode_fchown)),
+    (libc::SYS_fchownat, "fchownat", Handler::Fs(fscall::decode_fchownat)),
+    (libc::SYS_utime, "utime", Handler::Fs(fscall::decode_utime)),
+    (libc::SYS_utimes, "utimes", Handler::Fs(fscall::decode_utimes)),
+    (libc::SYS_futimesat, "futimesat", Handler::Fs(fscall::decode_futimesat)),
+    (libc::SYS_utimensat, "utimensat", Handler::Fs(fscall::decode_utimensat)),
+    (libc::SYS_truncate, "truncate", Handler::Fs(fscall::decode_truncate)),
+    (libc::SYS_ftruncate, "ftruncate", Handler::Fs(fscall::decode_ftruncate)),
+    (libc::SYS_setxattr, "setxattr", Handler::Fs(fscall::decode_setxattr)),
+    (libc::SYS_lsetxattr, "lsetxattr", Handler::Fs(fscall::decode_lsetxattr)),
+    (libc::SYS_fsetxattr, "fsetxattr", Handler::Fs(fscall::decode_fsetxattr)),
+    (463, "setxattrat", Handler::Fs(fscall::decode_setxattrat)),
+    (libc::SYS_removexattr, "removexattr", Handler::Fs(fscall::decode_removexattr)),
+    (libc::SYS_lremovexattr, "lremovexattr", Handler::Fs(fscall::decode_lremovexattr)),
+    (libc::SYS_fremovexattr, "fremovexattr", Handler::Fs(fscall::decode_fremovexattr)),
+    (466, "removexattrat", Handler::Fs(fscall::decode_removexattrat)),
 ];
 
 type Decoder = fn(&'static str, &Caller, &[u64; 6]) -> Result<OpenRequest, i32>;
@@ -97,6 +164,7 @@ fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicU
         Handler::Open(decode) => serve_open(context, listener, blocking, own, notification, name, decode),
         Handler::OwnPid { index } => serve_own_pid(listener, notification, name, index),
         Handler::PidfdOpen => serve_pidfd_open(context, listener, notification),
+        Handler::Fs(decode) => serve_fs(context, listener, own, notification, name, decode),
     }
 }
 
@@ -201,6 +269,33 @@ fn serve_open(
     }
 }
 
+/// Serves a file-system call other than an open: pin the caller, copy its arguments and take
+/// the fds it names, validate the notification, then perform the call.
+fn serve_fs(context: &Context, listener: &Arc<OwnedFd>, own: &mut Own, notification: &notify::Notification, name: &'static str, decode: FsDecoder) {
+    let id = notification.id;
+    let tid = notification.pid as libc::pid_t;
+    let prepared = Caller::open(tid)
+        .map_err(|error| {
+            tracing::debug!(tid, syscall = name, %error, "cannot open the caller's procfs entry");
+            libc::EACCES
+        })
+        .and_then(|caller| {
+            let request = decode(name, &caller, &notification.data.args)?;
+            Ok((caller, request))
+        });
+    if !notify::id_valid(listener.as_fd(), id) {
+        return;
+    }
+    let reply = match prepared {
+        Ok((caller, request)) => fsop::handle(context, &caller, own, &request),
+        Err(errno) => Reply::Errno(errno),
+    };
+    if let Reply::Errno(errno) = &reply {
+        tracing::debug!(tid, syscall = name, errno, "call failed");
+    }
+    answer(listener.as_fd(), id, reply);
+}
+
 /// Runs an open that may block on its own thread, so a FIFO waiting for its peer never holds
 /// a worker that other sandboxed processes need.
 fn dispatch_blocking(listener: &Arc<OwnedFd>, blocking: &Arc<AtomicUsize>, own: &mut Own, id: u64, credentials: caller::Credentials, work: BlockingOpen) {
@@ -250,6 +345,7 @@ fn answer(listener: BorrowedFd<'_>, id: u64, reply: Reply) {
     let result = match reply {
         Reply::Fd { fd, cloexec } => notify::add_fd_and_respond(listener, id, fd.as_fd(), cloexec).map(drop),
         Reply::Errno(errno) => notify::respond(listener, id, 0, errno),
+        Reply::Value(value) => notify::respond(listener, id, value, 0),
         Reply::Blocking(_) => notify::respond(listener, id, 0, libc::EAGAIN),
     };
     if let Err(error) = result {
@@ -345,6 +441,32 @@ fn decode_openat2(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Re
     })
 }
 
+/// `OPEN_TREE_CLOEXEC` and the flags `open_tree` accepts without `OPEN_TREE_CLONE` (which the
+/// static filter refuses).
+const OPEN_TREE_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
+const OPEN_TREE_FLAGS: u32 = OPEN_TREE_CLOEXEC | (libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT | libc::AT_SYMLINK_NOFOLLOW) as u32;
+
+/// `open_tree(dirfd, path, flags)` without `OPEN_TREE_CLONE` returns an `O_PATH` fd of the
+/// path, so it is served as an `O_PATH` open.
+fn decode_open_tree(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<OpenRequest, i32> {
+    let flags = args[2] as u32;
+    if flags & !OPEN_TREE_FLAGS != 0 {
+        return Err(libc::EINVAL);
+    }
+    let mut path = read_path(caller, args[1])?;
+    if path.is_empty() && flags & libc::AT_EMPTY_PATH as u32 != 0 {
+        path = b".".to_vec();
+    }
+    let mut open_flags = libc::O_PATH | libc::O_LARGEFILE;
+    if flags & OPEN_TREE_CLOEXEC != 0 {
+        open_flags |= libc::O_CLOEXEC;
+    }
+    if flags & libc::AT_SYMLINK_NOFOLLOW as u32 != 0 {
+        open_flags |= libc::O_NOFOLLOW;
+    }
+    Ok(OpenRequest { syscall, start: start_of(args[0]), path, flags: open_flags as u64, mode: 0, resolve: 0, strict: false })
+}
+
 fn start_of(dirfd: u64) -> Start {
     let dirfd = dirfd as u32 as i32;
     if dirfd == libc::AT_FDCWD {
@@ -360,7 +482,9 @@ mod tests {
 
     #[test]
     fn every_notified_syscall_has_a_handler() {
-        for &nr in crate::filter::NOTIFIED {
+        let filter = crate::filter::NOTIFIED.iter().chain(crate::filter::STAT_CALLS).chain(crate::filter::LISTING_CALLS);
+        let fd_calls = crate::filter::FD_STAT_CALLS.iter().chain(crate::filter::FD_ATTR_CALLS);
+        for &nr in filter.chain(fd_calls) {
             assert!(HANDLERS.iter().any(|(number, _, _)| *number == nr), "syscall {nr} is notified but has no handler");
         }
     }

@@ -4,6 +4,7 @@
 pub mod bpf;
 pub mod creds;
 pub mod fs;
+pub mod fsops;
 pub mod notify;
 pub mod process;
 pub mod ptrace;

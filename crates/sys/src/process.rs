@@ -277,3 +277,14 @@ pub fn shares(a: libc::pid_t, b: libc::pid_t, kind: i32) -> bool {
     // SAFETY: kcmp takes integers only for these types.
     unsafe { libc::syscall(libc::SYS_kcmp, a, b, kind, 0, 0) == 0 }
 }
+
+/// Copies `bytes` into the memory of process `pid` at `address` and returns the byte count,
+/// which is short when the range crosses into unmapped or read-only memory.
+pub fn write_memory(pid: libc::pid_t, address: u64, bytes: &[u8]) -> io::Result<usize> {
+    let local = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
+    let remote = libc::iovec { iov_base: address as *mut libc::c_void, iov_len: bytes.len() };
+    // SAFETY: the kernel only reads the local iovec, which covers exactly `bytes`; the remote
+    // iovec is dereferenced by the kernel in the other process, with its own checks.
+    let count = check(unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) } as libc::c_long)?;
+    Ok(count as usize)
+}
