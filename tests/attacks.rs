@@ -216,7 +216,7 @@ fn cordon_options(race: &Race, scratch: &Scratch) -> Vec<String> {
         "--quiet",
         "--allow-write",
         &whole_dir,
-        "--allow-create",
+        "--allow-modify",
         &whole_dir,
         "--default",
         "rename=allow",

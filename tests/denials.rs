@@ -256,7 +256,7 @@ print("exists", os.path.exists(os.path.join(d, "new.txt")))
         let policy = strings![
             "--allow-write",
             tree,
-            "--allow-create",
+            "--allow-modify",
             tree,
             "--deny-create",
             denied
@@ -335,7 +335,7 @@ attempt("absent", lambda: os.open(os.path.join(d, "hidden-absent"), flags, 0o644
         let policy = strings![
             "--allow-write",
             tree,
-            "--allow-create",
+            "--allow-modify",
             tree,
             "--hide",
             hidden

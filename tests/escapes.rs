@@ -321,7 +321,7 @@ fn check_supervisor_death(who: Identity) {
         "run",
         "--allow-write",
         &whole_dir,
-        "--allow-create",
+        "--allow-modify",
         &whole_dir,
         "--",
         "sh",

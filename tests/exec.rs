@@ -31,7 +31,7 @@ const SCRATCH_PLACEHOLDER: &str = "SCRATCH";
 /// chdir allowed everywhere), plus writing and creating inside the scratch directory.
 fn scratch_policy(scratch: &Scratch) -> Vec<String> {
     let tree = format!("{}/**", path_str(&scratch.path));
-    strings!["--allow-write", tree, "--allow-create", tree]
+    strings!["--allow-write", tree, "--allow-modify", tree]
 }
 
 /// Starts commands as `who` in the scratch directory, with a fixed PATH and with HOME and

@@ -313,7 +313,7 @@ fn cordon_options(race: &Race, scratch: &Scratch) -> Vec<String> {
         "--quiet",
         "--allow-write",
         &whole_dir,
-        "--allow-create",
+        "--allow-modify",
         &whole_dir,
         "--default",
         "rename=allow",
@@ -329,7 +329,7 @@ fn cordon_options(race: &Race, scratch: &Scratch) -> Vec<String> {
     options
 }
 
-/// Runs `cordon run --allow-write/--allow-create DIR/** POLICY... -- COMMAND...` as `who`.
+/// Runs `cordon run --allow-write/--allow-modify DIR/** POLICY... -- COMMAND...` as `who`.
 fn run_sandboxed(
     who: Identity,
     layout: &MarkerLayout,
@@ -341,7 +341,7 @@ fn run_sandboxed(
         "run",
         "--allow-write",
         &whole_dir,
-        "--allow-create",
+        "--allow-modify",
         &whole_dir,
     ]
     .map(str::to_owned)

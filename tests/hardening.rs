@@ -1,5 +1,5 @@
-//! Hardening tests. The sandbox cannot change files outside its write roots through calls
-//! that cordon does not trap, because Landlock rejects them. It cannot signal, trace, read,
+//! Hardening tests. The sandbox cannot change files outside its write roots (cordon checks
+//! each change, and Landlock bounds them as well). It cannot signal, trace, read,
 //! renice or limit the supervisor or a host process. It cannot push input into a terminal,
 //! and a seccomp filter of its own cannot weaken the supervisor.
 //!
@@ -34,8 +34,8 @@ const LINE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs each change on its own file below `$1` and prints `NAME=ok`, or `NAME=failed: ` and
 /// the last line of the tool's message. Then it reads `$2` (denied) and `$3` (allowed).
-/// cordon does not trap unlink, rename, link, truncate or mkdir, so under cordon only the
-/// kernel's Landlock domain can reject those changes.
+/// Under cordon the supervisor checks each of these changes, and Landlock bounds them too
+/// (the unit test `kernel_refuses_write_outside_bound` shows Landlock alone refusing them).
 const CHANGE_SCRIPT: &str = r#"
 d=$1
 attempt() {
@@ -57,8 +57,8 @@ attempt cat_denied cat "$2"
 attempt cat_allowed cat "$3"
 "#;
 
-/// The changes `CHANGE_SCRIPT` makes. `truncate` opens the file for writing, which the
-/// supervisor checks, while `truncate_syscall` calls truncate(2), which only Landlock checks.
+/// The changes `CHANGE_SCRIPT` makes. `truncate` opens the file for writing (write), while
+/// `truncate_syscall` calls truncate(2) (attr).
 const CHANGES: &[&str] = &["rm", "mv", "ln", "truncate", "truncate_syscall", "mkdir"];
 
 /// The files `CHANGE_SCRIPT` changes, each with its own contents.
@@ -146,7 +146,7 @@ fn assert_changes_succeeded(output: &Output, context: &str) {
 }
 
 #[test]
-fn kernel_rejects_untrapped_changes() {
+fn changes_outside_write_roots_are_refused() {
     for who in identities() {
         let files = ProbeFiles::new(who, "bound-probe");
         // The write rules name another scratch directory, so the outside one is outside
@@ -189,7 +189,7 @@ fn kernel_rejects_untrapped_changes() {
         let inside = change_layout(who, "bound-inside");
         let inside_root = format!("{}/**", inside.path.display());
         let mut inside_options =
-            strings!["--allow-write", inside_root, "--allow-create", inside_root];
+            strings!["--allow-write", inside_root, "--allow-modify", inside_root];
         inside_options.extend(files.deny_secret());
         let command = change_command(&inside.path, &files);
         let output = cordon(who, &run_args(&inside_options, &command));

@@ -41,7 +41,7 @@ fn open_edge_cases_match_native() {
         let sandboxed = command_as(
             who,
             common::cordon_bin(),
-            &["run", "-q", "--allow-write", "/**", "--allow-create", "/**", "--", "/usr/bin/python3", CASES, &dir],
+            &["run", "-q", "--allow-write", "/**", "--allow-modify", "/**", "--", "/usr/bin/python3", CASES, &dir],
         )
         .output()
         .expect("run under cordon");

@@ -16,7 +16,7 @@ use common::{describe, identities, Identity, Scratch};
 /// writing and creating allowed only inside the scratch directory.
 fn scratch_policy(scratch: &Scratch) -> Vec<String> {
     let tree = format!("{}/**", path_str(&scratch.path));
-    strings!["--allow-write", tree, "--allow-create", tree]
+    strings!["--allow-write", tree, "--allow-modify", tree]
 }
 
 /// Asserts that a sandboxed run printed the same stdout and exited with the same status as

@@ -976,3 +976,27 @@ fn glob_syntax_as_documented() {
         );
     }
 }
+
+#[test]
+fn restricted_below_finds_protected_roots_inside_a_directory() {
+    let dir = TempDir::new();
+    fs::create_dir_all(dir.path().join("tree/keys")).unwrap();
+    fs::create_dir_all(dir.path().join("tree/hidden")).unwrap();
+    fs::create_dir_all(dir.path().join("other")).unwrap();
+    let mut builder = PolicyBuilder::new(vars());
+    builder
+        .add_rule(Action::Deny, Category::Read, &format!("{}/tree/keys/**", dir.text()), "--deny-read")
+        .unwrap();
+    builder.add_hide(&format!("{}/tree/hidden", dir.text()), "--hide").unwrap();
+    builder
+        .add_rule(Action::Deny, Category::Create, &format!("{}/other/**", dir.text()), "--deny-create")
+        .unwrap();
+    let policy = builder.build().unwrap();
+    let below = |path: &str| policy.restricted_below(format!("{}/{path}/", dir.text()).as_bytes()).map(|o| o.to_string());
+    assert_eq!(below("tree"), Some(format!("--hide {}/tree/hidden", dir.text())));
+    // The rule's own directory is not below itself; its name is checked as a path instead.
+    assert_eq!(below("tree/keys"), None);
+    // A deny rule of create protects no content, and unrelated trees have nothing below them.
+    assert_eq!(below("other"), None);
+    assert_eq!(below("tree/keysx"), None);
+}

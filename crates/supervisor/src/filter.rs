@@ -167,6 +167,7 @@ pub const UNASSIGNED: RangeInclusive<i64> = 337..=423;
 /// Sorted by number.
 pub const NOTIFIED: &[i64] = &[
     libc::SYS_open,
+    libc::SYS_access,
     libc::SYS_truncate,
     libc::SYS_rename,
     libc::SYS_mkdir,
@@ -206,26 +207,28 @@ pub const NOTIFIED: &[i64] = &[
     libc::SYS_linkat,
     libc::SYS_symlinkat,
     libc::SYS_fchmodat,
+    libc::SYS_faccessat,
     libc::SYS_utimensat,
     libc::SYS_prlimit64,
     libc::SYS_sched_setattr,
     libc::SYS_sched_getattr,
     libc::SYS_renameat2,
     libc::SYS_open_tree,
+    libc::SYS_pidfd_open,
     libc::SYS_openat2,
-    452, // fchmodat2
+    libc::SYS_faccessat2,
+    libc::SYS_fchmodat2,
     463, // setxattrat
     466, // removexattrat
     469, // file_setattr
 ];
 
-/// Calls that observe a path (the stat family, access, readlink, extended attribute reads,
-/// watches). They notify when the policy has stat or hide rules; otherwise every such call
+/// Calls that observe a path (the stat family, readlink, extended attribute reads, watches);
+/// `access` always notifies, because its answer also depends on the read, write and exec rules. They notify when the policy has stat or hide rules; otherwise every such call
 /// would be allowed, and the kernel runs them unchecked.
 pub const STAT_CALLS: &[i64] = &[
     libc::SYS_stat,
     libc::SYS_lstat,
-    libc::SYS_access,
     libc::SYS_readlink,
     libc::SYS_statfs,
     libc::SYS_getxattr,
@@ -235,10 +238,8 @@ pub const STAT_CALLS: &[i64] = &[
     libc::SYS_inotify_add_watch,
     libc::SYS_newfstatat,
     libc::SYS_readlinkat,
-    libc::SYS_faccessat,
     libc::SYS_fanotify_mark,
     libc::SYS_statx,
-    libc::SYS_faccessat2,
     464, // getxattrat
     465, // listxattrat
     468, // file_getattr
@@ -478,7 +479,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(18, "pwrite64", ALLOW),
     row(19, "readv", ALLOW),
     row(20, "writev", ALLOW),
-    row(21, "access", ALLOW),
+    row(21, "access", NOTIFY), // the supervisor checks the path and the policy's answer for the mode
     row(22, "pipe", ALLOW),
     row(23, "select", ALLOW),
     row(24, "sched_yield", ALLOW),
@@ -726,7 +727,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(266, "symlinkat", NOTIFY), // the supervisor checks the path and performs the change
     row(267, "readlinkat", ALLOW),
     row(268, "fchmodat", NOTIFY), // the supervisor checks the path and performs the change
-    row(269, "faccessat", ALLOW),
+    row(269, "faccessat", NOTIFY), // the supervisor checks the path and the policy's answer for the mode
     row(270, "pselect6", ALLOW),
     row(271, "ppoll", ALLOW),
     row(272, "unshare", UNSHARE_CHECK), // rejects namespace flags
@@ -810,7 +811,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(436, "close_range", ALLOW),
     row(437, "openat2", NOTIFY), // the supervisor checks the path and performs the open
     row(438, "pidfd_getfd", EPERM), // copies fds out of other processes of the same user
-    row(439, "faccessat2", ALLOW),
+    row(439, "faccessat2", NOTIFY), // the supervisor checks the path and the policy's answer for the mode
     row(440, "process_madvise", ALLOW),
     row(441, "epoll_pwait2", ALLOW),
     row(442, "mount_setattr", EPERM), // changes mount flags such as read-only and noexec
@@ -1362,6 +1363,27 @@ mod tests {
         assert_eq!(run_bpf(&plain, &data), bpf::SECCOMP_RET_ALLOW, "mmap is not traced by default");
     }
 
+    /// The observing calls reach the supervisor only with their trap options; the changing
+    /// calls and `access` always do; `open_tree` with `OPEN_TREE_CLONE` is refused.
+    #[test]
+    fn file_system_trap_options() {
+        let plain = build_filter().unwrap();
+        let trapping = build_filter_with(FilterOptions { trap_stat: true, trap_fd_stat: true, trap_fd_attr: true, ..FilterOptions::default() }).unwrap();
+        let verdict_of = |program: &[sock_filter], nr: i64, args: [u64; 6]| run_bpf(program, &seccomp_data(bpf::AUDIT_ARCH_X86_64, nr as u32, args));
+        let optional = STAT_CALLS.iter().chain(LISTING_CALLS).chain(FD_STAT_CALLS).chain(FD_ATTR_CALLS);
+        for &nr in optional {
+            assert_eq!(verdict_of(&plain, nr, [0; 6]), bpf::SECCOMP_RET_ALLOW, "syscall {nr} without trap options");
+            assert_eq!(verdict_of(&trapping, nr, [0; 6]), bpf::SECCOMP_RET_USER_NOTIF, "syscall {nr} with trap options");
+        }
+        let always = [libc::SYS_unlinkat, libc::SYS_renameat2, libc::SYS_linkat, libc::SYS_mkdirat, libc::SYS_fchmodat, libc::SYS_truncate, libc::SYS_access, libc::SYS_faccessat2, 469];
+        for nr in always {
+            assert_eq!(verdict_of(&plain, nr, [0; 6]), bpf::SECCOMP_RET_USER_NOTIF, "syscall {nr}");
+        }
+        let clone = [0, 0, u64::from(OPEN_TREE_CLONE) | 1 << 32, 0, 0, 0];
+        assert_eq!(verdict_of(&plain, libc::SYS_open_tree, clone), bpf::SECCOMP_RET_ERRNO | libc::EPERM as u32);
+        assert_eq!(verdict_of(&plain, libc::SYS_open_tree, [0, 0, 1 << 32, 0, 0, 0]), bpf::SECCOMP_RET_USER_NOTIF);
+    }
+
     #[test]
     fn program_matches_table_for_every_number() {
         let program = build_filter().unwrap();
@@ -1467,9 +1489,9 @@ mod tests {
             }
             checked_rows += 1;
         }
-        // clone, unshare, ioctl, personality, seccomp, ten pid-first calls and four priority
-        // calls.
-        assert_eq!(checked_rows, 19);
+        // clone, unshare, ioctl, personality, seccomp, open_tree, ten pid-first calls and four
+        // priority calls.
+        assert_eq!(checked_rows, 20);
     }
 
     /// Cases written out by hand, so that a wrong rule in the table fails here even when the

@@ -94,9 +94,11 @@ pub fn build(policy: &Policy, best_effort: bool, namespace_setup: bool) -> Resul
     if !scoped && !best_effort {
         return Err(LandlockError::TooOld(abi));
     }
-    let read_roots = existing_roots(&roots(policy, &[Category::Read]));
+    // Listing a directory needs Landlock's read-directory right, so stat rules widen the read
+    // bound; the supervisor still checks read on every open.
+    let read_roots = existing_roots(&roots(policy, &[Category::Read, Category::Stat]));
     let exec_roots = existing_roots(&roots(policy, &[Category::Exec]));
-    let modify_roots = existing_roots(&roots(policy, &[Category::Write, Category::Create, Category::Delete, Category::Rename]));
+    let modify_roots = existing_roots(&roots(policy, &[Category::Write, Category::Create, Category::Delete, Category::Rename, Category::Attr]));
     let enforcement = Enforcement { abi, scoped, read_roots, exec_roots, modify_roots };
     let mut supervisor_read = enforcement.read_roots.clone();
     supervisor_read.push(PathBuf::from("/proc"));
