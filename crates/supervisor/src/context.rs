@@ -1,6 +1,7 @@
 //! State shared by the tracer, the workers and the signal thread.
 
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cordon_policy::Policy;
 
@@ -24,6 +25,8 @@ pub struct Context {
     pub timed_out: std::sync::atomic::AtomicBool,
     /// Processes killed because an exec or chdir did not match what was checked.
     pub post_validation_kills: std::sync::atomic::AtomicUsize,
+    /// Counts of trapped calls and tracer stops, printed with `--verbose` at the end.
+    pub stats: Stats,
     /// Without ptrace: cordon's init process of the sandbox's pid namespace, whose death
     /// makes the kernel kill every process in the namespace.
     pub namespace_init: Option<libc::pid_t>,
@@ -39,5 +42,46 @@ impl Context {
             // ESRCH only means the thread is already gone.
             let _ = cordon_sys::process::kill(tid, libc::SIGKILL);
         }
+    }
+}
+
+/// Counts of the work the supervisor did, for `--verbose` and the benchmarks.
+pub struct Stats {
+    /// Notifications served, by system call number.
+    notifications: Vec<AtomicU64>,
+    /// Stops the tracer handled (seccomp, exec, fork, signal and exit stops).
+    tracer_stops: AtomicU64,
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        Stats { notifications: (0..=crate::filter::MAX_SYSCALL).map(|_| AtomicU64::new(0)).collect(), tracer_stops: AtomicU64::new(0) }
+    }
+}
+
+impl Stats {
+    pub fn count_notification(&self, nr: i64) {
+        if let Some(counter) = usize::try_from(nr).ok().and_then(|nr| self.notifications.get(nr)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn count_tracer_stop(&self) {
+        self.tracer_stops.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One line: the total of trapped calls, the counts by call (largest first) and the tracer stops.
+    pub fn summary(&self) -> String {
+        let mut counts: Vec<(u64, &str)> = crate::filter::SYSCALLS
+            .iter()
+            .filter_map(|syscall| {
+                let count = self.notifications.get(syscall.number as usize)?.load(Ordering::Relaxed);
+                (count > 0).then_some((count, syscall.name))
+            })
+            .collect();
+        counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let total: u64 = counts.iter().map(|(count, _)| count).sum();
+        let by_call: Vec<String> = counts.iter().map(|(count, name)| format!("{name} {count}")).collect();
+        format!("trapped calls: {total} ({}); tracer stops: {}", by_call.join(", "), self.tracer_stops.load(Ordering::Relaxed))
     }
 }

@@ -186,6 +186,7 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         timed_out: std::sync::atomic::AtomicBool::new(false),
         post_validation_kills: std::sync::atomic::AtomicUsize::new(0),
         namespace_init: init,
+        stats: crate::context::Stats::default(),
     });
     context.members.insert(main);
 
@@ -204,6 +205,7 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         tracer::trace(&context, main).map_err(step("tracing the sandbox"))?
     };
     context.reporter.finish();
+    tracing::info!("{}", context.stats.summary());
     if let Some(error) = exec_error(&error_read) {
         let command = config.command[0].to_string_lossy().into_owned();
         let code = if error.raw_os_error() == Some(libc::ENOENT) { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE };

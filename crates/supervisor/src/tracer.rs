@@ -43,6 +43,7 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
             Err(error) => return Err(error),
         };
         let (pid, raw) = (status.pid, status.status);
+        context.stats.count_tracer_stop();
         if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
             context.members.remove(pid);
             if processes.leaders.remove(&pid) {

@@ -155,6 +155,7 @@ pub fn run(context: Arc<Context>, listener: Arc<OwnedFd>) {
 fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicUsize>, own: &mut Own, notification: &notify::Notification) {
     let id = notification.id;
     let nr = i64::from(notification.data.nr);
+    context.stats.count_notification(nr);
     let Some(&(_, name, handler)) = HANDLERS.iter().find(|(number, _, _)| *number == nr) else {
         tracing::warn!(nr, "notification for a syscall without a handler");
         answer(listener.as_fd(), id, Reply::Errno(libc::ENOSYS));
