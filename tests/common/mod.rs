@@ -175,3 +175,4 @@ pub mod c_programs;
 pub mod attack_programs;
 pub mod hardening_support;
 pub mod exec_support;
+pub mod fs_support;

@@ -167,7 +167,6 @@ pub const UNASSIGNED: RangeInclusive<i64> = 337..=423;
 /// Sorted by number.
 pub const NOTIFIED: &[i64] = &[
     libc::SYS_open,
-    libc::SYS_access,
     libc::SYS_truncate,
     libc::SYS_rename,
     libc::SYS_mkdir,
@@ -207,7 +206,6 @@ pub const NOTIFIED: &[i64] = &[
     libc::SYS_linkat,
     libc::SYS_symlinkat,
     libc::SYS_fchmodat,
-    libc::SYS_faccessat,
     libc::SYS_utimensat,
     libc::SYS_prlimit64,
     libc::SYS_sched_setattr,
@@ -216,15 +214,13 @@ pub const NOTIFIED: &[i64] = &[
     libc::SYS_open_tree,
     libc::SYS_pidfd_open,
     libc::SYS_openat2,
-    libc::SYS_faccessat2,
     libc::SYS_fchmodat2,
     463, // setxattrat
     466, // removexattrat
     469, // file_setattr
 ];
 
-/// Calls that observe a path (the stat family, readlink, extended attribute reads, watches);
-/// `access` always notifies, because its answer also depends on the read, write and exec rules. They notify when the policy has stat or hide rules; otherwise every such call
+/// Calls that observe a path (the stat family, readlink, extended attribute reads, watches). They notify when the policy has stat or hide rules; otherwise every such call
 /// would be allowed, and the kernel runs them unchecked.
 pub const STAT_CALLS: &[i64] = &[
     libc::SYS_stat,
@@ -245,6 +241,10 @@ pub const STAT_CALLS: &[i64] = &[
     468, // file_getattr
 ];
 
+/// `access`, `faccessat`, `faccessat2`: notify unless the kernel-only path is taken, because
+/// their answer also depends on the read, write and exec rules.
+pub const ACCESS_CALLS: &[i64] = &[libc::SYS_access, libc::SYS_faccessat, libc::SYS_faccessat2];
+
 /// Directory listings: notify when the policy has stat or hide rules, so hidden entries can
 /// be left out.
 pub const LISTING_CALLS: &[i64] = &[libc::SYS_getdents, libc::SYS_getdents64];
@@ -255,6 +255,27 @@ pub const FD_STAT_CALLS: &[i64] = &[libc::SYS_fstat, libc::SYS_fstatfs, libc::SY
 /// Calls that change the attributes of an open file only. They notify when the policy has
 /// attr rules.
 pub const FD_ATTR_CALLS: &[i64] = &[libc::SYS_ftruncate, libc::SYS_fchmod, libc::SYS_fchown, libc::SYS_fsetxattr, libc::SYS_fremovexattr];
+
+/// `__O_TMPFILE`, the bit of `O_TMPFILE` besides `O_DIRECTORY`.
+const O_TMPFILE_BIT: u32 = (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32;
+
+/// Open flags that make an open more than a read: an access mode other than `O_RDONLY` (both
+/// bits of `O_ACCMODE`), truncation, creation and unnamed temporary files. The kernel reads
+/// the flags as `int`, so the high half of the argument cannot carry one of them.
+const NOT_READ_ONLY: u32 = libc::O_ACCMODE as u32 | libc::O_TRUNC as u32 | libc::O_CREAT as u32 | O_TMPFILE_BIT;
+
+/// `open` under the read shortcut: a read-only open (flags in arg1) runs in the kernel, every
+/// other open notifies.
+const READ_ONLY_OPEN: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[arg_test(1, ArgCondition::AnyBitSet(NOT_READ_ONLY), Action::Notify)],
+    otherwise: Action::Allow,
+});
+
+/// `openat` under the read shortcut, with the flags in arg2.
+const READ_ONLY_OPENAT: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[arg_test(2, ArgCondition::AnyBitSet(NOT_READ_ONLY), Action::Notify)],
+    otherwise: Action::Allow,
+});
 
 /// `OPEN_TREE_CLONE` of `linux/mount.h`.
 const OPEN_TREE_CLONE: u32 = 1;
@@ -479,7 +500,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(18, "pwrite64", ALLOW),
     row(19, "readv", ALLOW),
     row(20, "writev", ALLOW),
-    row(21, "access", NOTIFY), // the supervisor checks the path and the policy's answer for the mode
+    row(21, "access", ALLOW),
     row(22, "pipe", ALLOW),
     row(23, "select", ALLOW),
     row(24, "sched_yield", ALLOW),
@@ -727,7 +748,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(266, "symlinkat", NOTIFY), // the supervisor checks the path and performs the change
     row(267, "readlinkat", ALLOW),
     row(268, "fchmodat", NOTIFY), // the supervisor checks the path and performs the change
-    row(269, "faccessat", NOTIFY), // the supervisor checks the path and the policy's answer for the mode
+    row(269, "faccessat", ALLOW),
     row(270, "pselect6", ALLOW),
     row(271, "ppoll", ALLOW),
     row(272, "unshare", UNSHARE_CHECK), // rejects namespace flags
@@ -811,7 +832,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(436, "close_range", ALLOW),
     row(437, "openat2", NOTIFY), // the supervisor checks the path and performs the open
     row(438, "pidfd_getfd", EPERM), // copies fds out of other processes of the same user
-    row(439, "faccessat2", NOTIFY), // the supervisor checks the path and the policy's answer for the mode
+    row(439, "faccessat2", ALLOW),
     row(440, "process_madvise", ALLOW),
     row(441, "epoll_pwait2", ALLOW),
     row(442, "mount_setattr", EPERM), // changes mount flags such as read-only and noexec
@@ -874,6 +895,11 @@ pub struct FilterOptions {
     pub no_tracer: bool,
     /// Send [`STAT_CALLS`] and [`LISTING_CALLS`] to the supervisor (stat or hide rules).
     pub trap_stat: bool,
+    /// Send [`ACCESS_CALLS`] to the supervisor.
+    pub trap_access: bool,
+    /// Let read-only opens run in the kernel: the policy allows reading everything and hides
+    /// nothing, so Landlock's read bound (`/`) is exactly the policy ([`READ_ONLY_OPEN`]).
+    pub read_shortcut: bool,
     /// Send [`FD_STAT_CALLS`] to the supervisor (stat rules).
     pub trap_fd_stat: bool,
     /// Send [`FD_ATTR_CALLS`] to the supervisor (attr rules).
@@ -910,7 +936,10 @@ fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
         libc::SYS_execve | libc::SYS_execveat | libc::SYS_chdir | libc::SYS_fchdir if options.no_tracer => Verdict::Allow,
         libc::SYS_fork | libc::SYS_vfork if options.trace_process_creation => Verdict::Trace,
         libc::SYS_clone if options.trace_process_creation => CLONE_LIMITED,
+        libc::SYS_open if options.read_shortcut => READ_ONLY_OPEN,
+        libc::SYS_openat if options.read_shortcut => READ_ONLY_OPENAT,
         nr if options.trap_stat && (STAT_CALLS.contains(&nr) || LISTING_CALLS.contains(&nr)) => Verdict::Notify,
+        nr if options.trap_access && ACCESS_CALLS.contains(&nr) => Verdict::Notify,
         nr if options.trap_fd_stat && FD_STAT_CALLS.contains(&nr) => Verdict::Notify,
         nr if options.trap_fd_attr && FD_ATTR_CALLS.contains(&nr) => Verdict::Notify,
         _ => verdict(nr),
@@ -1368,14 +1397,14 @@ mod tests {
     #[test]
     fn file_system_trap_options() {
         let plain = build_filter().unwrap();
-        let trapping = build_filter_with(FilterOptions { trap_stat: true, trap_fd_stat: true, trap_fd_attr: true, ..FilterOptions::default() }).unwrap();
+        let trapping = build_filter_with(FilterOptions { trap_stat: true, trap_access: true, trap_fd_stat: true, trap_fd_attr: true, ..FilterOptions::default() }).unwrap();
         let verdict_of = |program: &[sock_filter], nr: i64, args: [u64; 6]| run_bpf(program, &seccomp_data(bpf::AUDIT_ARCH_X86_64, nr as u32, args));
-        let optional = STAT_CALLS.iter().chain(LISTING_CALLS).chain(FD_STAT_CALLS).chain(FD_ATTR_CALLS);
+        let optional = STAT_CALLS.iter().chain(LISTING_CALLS).chain(FD_STAT_CALLS).chain(FD_ATTR_CALLS).chain(ACCESS_CALLS);
         for &nr in optional {
             assert_eq!(verdict_of(&plain, nr, [0; 6]), bpf::SECCOMP_RET_ALLOW, "syscall {nr} without trap options");
             assert_eq!(verdict_of(&trapping, nr, [0; 6]), bpf::SECCOMP_RET_USER_NOTIF, "syscall {nr} with trap options");
         }
-        let always = [libc::SYS_unlinkat, libc::SYS_renameat2, libc::SYS_linkat, libc::SYS_mkdirat, libc::SYS_fchmodat, libc::SYS_truncate, libc::SYS_access, libc::SYS_faccessat2, 469];
+        let always = [libc::SYS_unlinkat, libc::SYS_renameat2, libc::SYS_linkat, libc::SYS_mkdirat, libc::SYS_fchmodat, libc::SYS_truncate, 469];
         for nr in always {
             assert_eq!(verdict_of(&plain, nr, [0; 6]), bpf::SECCOMP_RET_USER_NOTIF, "syscall {nr}");
         }

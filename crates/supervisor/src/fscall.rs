@@ -27,7 +27,7 @@ const AT_STATX_SYNC_TYPE: i32 = 0x6000;
 const STATX_RESERVED: u32 = 0x8000_0000;
 const IN_DONT_FOLLOW: u32 = 0x0200_0000;
 const FAN_MARK_DONT_FOLLOW: u32 = 0x04;
-const FAN_MARK_FLUSH: u32 = 0x80;
+pub const FAN_MARK_FLUSH: u32 = 0x80;
 /// `FAN_MARK_MOUNT`, `FAN_MARK_FILESYSTEM` and `FAN_MARK_MNTNS`: marks on a whole mount or
 /// file system, which would report events of hidden files.
 const FAN_MARK_WIDE: u32 = 0x10 | 0x100;
@@ -203,6 +203,15 @@ fn empty_path_at(caller: &Caller, dirfd: u64, address: u64, flags: i32) -> Resul
     subject_of(caller, dirfd, path, follow, flags & libc::AT_EMPTY_PATH != 0)
 }
 
+/// Like [`empty_path_at`], for calls that also take a null path as empty with
+/// `AT_EMPTY_PATH` (`newfstatat` and `statx`, since Linux 6.11).
+fn null_or_empty_path_at(caller: &Caller, dirfd: u64, address: u64, flags: i32) -> Result<Subject, i32> {
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+    let empty_path = flags & libc::AT_EMPTY_PATH != 0;
+    let path = if address == 0 && empty_path { Vec::new() } else { read_path(caller, address)? };
+    subject_of(caller, dirfd, path, follow, flags & libc::AT_EMPTY_PATH != 0)
+}
+
 fn subject_of(caller: &Caller, dirfd: u64, path: Vec<u8>, follow: bool, empty_path: bool) -> Result<Subject, i32> {
     if path.is_empty() && empty_path {
         if dirfd as u32 as i32 == libc::AT_FDCWD {
@@ -239,7 +248,7 @@ pub fn decode_fstat(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> 
 /// `newfstatat(dirfd, path, buf, flags)`.
 pub fn decode_newfstatat(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<FsRequest, i32> {
     let flags = check_flags(args[3] as i32, libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH)?;
-    request(syscall, empty_path_at(caller, args[0], args[1], flags)?, Op::Stat { buffer: args[2] })
+    request(syscall, null_or_empty_path_at(caller, args[0], args[1], flags)?, Op::Stat { buffer: args[2] })
 }
 
 /// `statx(dirfd, path, flags, mask, buf)`: a null path with `AT_EMPTY_PATH` names the fd.
@@ -249,9 +258,7 @@ pub fn decode_statx(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> 
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE || mask & STATX_RESERVED != 0 {
         return Err(libc::EINVAL);
     }
-    let empty_path = flags & libc::AT_EMPTY_PATH != 0;
-    let path = if args[1] == 0 && empty_path { Vec::new() } else { read_path(caller, args[1])? };
-    let subject = subject_of(caller, args[0], path, flags & libc::AT_SYMLINK_NOFOLLOW == 0, empty_path)?;
+    let subject = null_or_empty_path_at(caller, args[0], args[1], flags)?;
     request(syscall, subject, Op::Statx { flags: flags & (AT_STATX_SYNC_TYPE | libc::AT_NO_AUTOMOUNT), mask, buffer: args[4] })
 }
 
@@ -300,12 +307,12 @@ pub fn decode_readlink(syscall: &'static str, caller: &Caller, args: &[u64; 6]) 
     request(syscall, path_at(caller, libc::AT_FDCWD as u64, args[0], false)?, Op::Readlink { buffer: args[1], size })
 }
 
-/// `readlinkat(dirfd, path, buf, size)`: an empty path names the fd (an `O_PATH` symlink).
+/// `readlinkat(dirfd, path, buf, size)`. An empty path would name an `O_PATH` fd of a
+/// symlink, which the sandbox cannot hold (its `O_PATH` opens are emulated by real opens), so
+/// it fails with `ENOENT` like an empty path on any other fd.
 pub fn decode_readlinkat(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<FsRequest, i32> {
     let size = readlink_size(args[3])?;
-    let path = read_path(caller, args[1])?;
-    let subject = subject_of(caller, args[0], path, false, true)?;
-    request(syscall, subject, Op::Readlink { buffer: args[2], size })
+    request(syscall, path_at(caller, args[0], args[1], false)?, Op::Readlink { buffer: args[2], size })
 }
 
 fn xattr_size(size: u64) -> usize {

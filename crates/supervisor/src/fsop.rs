@@ -197,6 +197,9 @@ fn proc_path(fd: BorrowedFd<'_>) -> CString {
 fn path_call(context: &Context, caller: &Caller, request: &FsRequest, arg: &PathArg) -> Attempt {
     let op = &request.op;
     let category = op.category();
+    if arg.path.is_empty() {
+        return Attempt::Done(Reply::Errno(libc::ENOENT));
+    }
     let (path, trailing) = if op.acts_on_entry() { strip_slashes(&arg.path) } else { (arg.path.clone(), false) };
     let mut walk = match walk(context, caller, arg, arg.follow) {
         Ok(walk) => walk,
@@ -209,7 +212,8 @@ fn path_call(context: &Context, caller: &Caller, request: &FsRequest, arg: &Path
     let canonical = walk.path().to_vec();
     match target {
         Target::Entry { name, stat: None } => {
-            if !op.creates() {
+            // Only mkdir accepts trailing slashes on a name it creates.
+            if !op.creates() || trailing && !matches!(op, Op::Mkdir { .. }) {
                 return Attempt::Done(Reply::Errno(libc::ENOENT));
             }
             if let Err(errno) = judge(context, caller, request.syscall, &[Category::Create], &canonical) {
@@ -252,6 +256,8 @@ fn path_call(context: &Context, caller: &Caller, request: &FsRequest, arg: &Path
                     libc::EISDIR
                 } else if path.ends_with(b"/.") || path == b"." {
                     libc::EINVAL
+                } else if path.ends_with(b"/..") || path == b".." {
+                    libc::ENOTEMPTY
                 } else {
                     libc::EBUSY
                 };
@@ -308,7 +314,7 @@ fn fd_call(context: &Context, caller: &Caller, request: &FsRequest, fd: Borrowed
         Op::Truncate { length } => Attempt::Done(done(fsops::ftruncate(fd, *length))),
         Op::Chmod { mode } if request.syscall == "fchmod" => Attempt::Done(done(fsops::fchmod(fd, *mode))),
         Op::Chown { uid, gid } if request.syscall == "fchown" => Attempt::Done(done(fsops::fchown(fd, *uid, *gid))),
-        Op::Mark { instance, flags, mask } if flags & 0x80 != 0 => Attempt::Done(done(fsops::fanotify_mark(instance.as_fd(), *flags, *mask, None))),
+        Op::Mark { instance, flags, mask } if flags & crate::fscall::FAN_MARK_FLUSH != 0 => Attempt::Done(done(fsops::fanotify_mark(instance.as_fd(), *flags, *mask, None))),
         _ => flow_attempt(perform(context, caller, op, Place::Object(fd), None, true, &name)),
     }
 }
@@ -550,11 +556,16 @@ struct End<'a> {
     name: CString,
     stat: Option<libc::stat>,
     path: Vec<u8>,
+    /// The path ended in slashes, so it must name a directory.
+    trailing: bool,
 }
 
 /// Resolves one end of a rename or link to a directory entry. `creates` marks the destination,
 /// for which a hidden name is refused with `EACCES`.
 fn resolve_end<'a>(context: &'a Context, caller: &'a Caller, syscall: &'static str, arg: &PathArg, creates: bool) -> Result<End<'a>, Attempt> {
+    if arg.path.is_empty() {
+        return Err(Attempt::Done(Reply::Errno(libc::ENOENT)));
+    }
     let (path, trailing) = strip_slashes(&arg.path);
     let mut walk = walk(context, caller, arg, arg.follow).map_err(|error| failure(context, caller, syscall, Category::Rename, creates, error))?;
     let target = walk.resolve(&path).map_err(|error| failure(context, caller, syscall, Category::Rename, creates, error))?;
@@ -572,7 +583,7 @@ fn resolve_end<'a>(context: &'a Context, caller: &'a Caller, syscall: &'static s
         return Err(Attempt::Done(Reply::Errno(libc::ENOTDIR)));
     }
     let path = walk.path().to_vec();
-    Ok(End { walk, name, stat, path })
+    Ok(End { walk, name, stat, path, trailing })
 }
 
 /// `rename`, `renameat`, `renameat2`: both names need `rename`, a replaced destination also
@@ -592,6 +603,10 @@ fn rename(context: &Context, caller: &Caller, syscall: &'static str, from: &Path
     };
     if flags & RENAME_EXCHANGE != 0 && target.stat.is_none() {
         return Attempt::Done(Reply::Errno(libc::ENOENT));
+    }
+    // A destination with trailing slashes must end up a directory.
+    if target.trailing && !is_type(&source_stat, libc::S_IFDIR) {
+        return Attempt::Done(Reply::Errno(libc::ENOTDIR));
     }
     if flags & RENAME_NOREPLACE != 0 && target.stat.is_some() {
         return Attempt::Done(Reply::Errno(libc::EEXIST));
@@ -654,11 +669,14 @@ enum LinkSource<'a> {
 
 /// `link`, `linkat` with a path source.
 fn link_path(context: &Context, caller: &Caller, syscall: &'static str, from: &PathArg, to: &PathArg) -> Attempt {
+    if from.path.is_empty() {
+        return Attempt::Done(Reply::Errno(libc::ENOENT));
+    }
     let mut walk = match walk(context, caller, from, from.follow) {
         Ok(walk) => walk,
         Err(error) => return failure(context, caller, syscall, Category::Rename, false, error),
     };
-    let (path, _) = strip_slashes(&from.path);
+    let (path, trailing) = strip_slashes(&from.path);
     let target = match walk.resolve(&path) {
         Ok(target) => target,
         Err(error) => return failure(context, caller, syscall, Category::Rename, false, error),
@@ -669,6 +687,9 @@ fn link_path(context: &Context, caller: &Caller, syscall: &'static str, from: &P
         Target::Entry { name, stat: Some(stat) } => {
             if is_type(&stat, libc::S_IFDIR) {
                 return Attempt::Done(Reply::Errno(libc::EPERM));
+            }
+            if trailing {
+                return Attempt::Done(Reply::Errno(libc::ENOTDIR));
             }
             let source = walk.path().to_vec();
             link_entry(context, caller, syscall, walk.parent(), &name, &source, to)
@@ -682,13 +703,10 @@ fn link_path(context: &Context, caller: &Caller, syscall: &'static str, from: &P
 }
 
 fn link_entry(context: &Context, caller: &Caller, syscall: &'static str, dir: BorrowedFd<'_>, name: &CStr, source: &[u8], to: &PathArg) -> Attempt {
-    let target = match resolve_end(context, caller, syscall, to, true) {
+    let target = match link_target(context, caller, syscall, to) {
         Ok(end) => end,
         Err(attempt) => return attempt,
     };
-    if target.stat.is_some() {
-        return Attempt::Done(Reply::Errno(libc::EEXIST));
-    }
     for path in [source, &target.path[..]] {
         if let Err(errno) = judge(context, caller, syscall, &[Category::Rename], path) {
             return Attempt::Done(Reply::Errno(errno));
@@ -700,17 +718,26 @@ fn link_entry(context: &Context, caller: &Caller, syscall: &'static str, dir: Bo
     Attempt::Done(done(fsops::link(dir, name, target.walk.parent(), &target.name, 0)))
 }
 
+/// Resolves the new name of a hard link, which must not exist and cannot be a directory.
+fn link_target<'a>(context: &'a Context, caller: &'a Caller, syscall: &'static str, to: &PathArg) -> Result<End<'a>, Attempt> {
+    let target = resolve_end(context, caller, syscall, to, true)?;
+    if target.stat.is_some() {
+        return Err(Attempt::Done(Reply::Errno(libc::EEXIST)));
+    }
+    if target.trailing {
+        return Err(Attempt::Done(Reply::Errno(libc::ENOENT)));
+    }
+    Ok(target)
+}
+
 /// Links an open file or a magic link's object. A named object is checked like a path; an
 /// object without a name (an `O_TMPFILE` file, a deleted file) may only get a name that grants
 /// no access beyond what the caller's open file already has.
 fn link_object(context: &Context, caller: &Caller, syscall: &'static str, source: LinkSource<'_>, name: &[u8], held: Option<Held>, to: &PathArg) -> Attempt {
-    let target = match resolve_end(context, caller, syscall, to, true) {
+    let target = match link_target(context, caller, syscall, to) {
         Ok(end) => end,
         Err(attempt) => return attempt,
     };
-    if target.stat.is_some() {
-        return Attempt::Done(Reply::Errno(libc::EEXIST));
-    }
     let named = name.first() == Some(&b'/');
     let mut checks = vec![target.path.as_slice()];
     if named {

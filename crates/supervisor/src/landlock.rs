@@ -39,6 +39,7 @@ pub struct Enforcement {
     pub abi: i32,
     pub scoped: bool,
     pub read_roots: Vec<PathBuf>,
+    pub list_roots: Vec<PathBuf>,
     pub exec_roots: Vec<PathBuf>,
     pub modify_roots: Vec<PathBuf>,
 }
@@ -46,6 +47,8 @@ pub struct Enforcement {
 /// The trees of one ruleset, by group of rights.
 struct Trees<'a> {
     read: &'a [PathBuf],
+    /// Directories that may be listed but whose files need not be readable (stat roots).
+    list: &'a [PathBuf],
     exec: &'a [PathBuf],
     modify: &'a [PathBuf],
 }
@@ -58,9 +61,10 @@ impl std::fmt::Display for Enforcement {
         let list = |roots: &[PathBuf]| roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
         write!(
             f,
-            "Landlock ABI {}: read below [{}]; execute below [{}]; write, create, remove and rename below [{}]; signal and abstract-socket scoping {}",
+            "Landlock ABI {}: read below [{}]; list directories below [{}]; execute below [{}]; write, create, remove and rename below [{}]; signal and abstract-socket scoping {}",
             self.abi,
             list(&self.read_roots),
+            list(&self.list_roots),
             list(&self.exec_roots),
             list(&self.modify_roots),
             if self.scoped { "on" } else { "off" }
@@ -94,20 +98,21 @@ pub fn build(policy: &Policy, best_effort: bool, namespace_setup: bool) -> Resul
     if !scoped && !best_effort {
         return Err(LandlockError::TooOld(abi));
     }
-    // Listing a directory needs Landlock's read-directory right, so stat rules widen the read
-    // bound; the supervisor still checks read on every open.
-    let read_roots = existing_roots(&roots(policy, &[Category::Read, Category::Stat]));
+    let read_roots = existing_roots(&roots(policy, &[Category::Read]));
+    // Listing a directory needs Landlock's read-directory right, which the stat rules grant
+    // without the right to read files.
+    let list_roots = existing_roots(&roots(policy, &[Category::Stat]));
     let exec_roots = existing_roots(&roots(policy, &[Category::Exec]));
     let modify_roots = existing_roots(&roots(policy, &[Category::Write, Category::Create, Category::Delete, Category::Rename, Category::Attr]));
-    let enforcement = Enforcement { abi, scoped, read_roots, exec_roots, modify_roots };
+    let enforcement = Enforcement { abi, scoped, read_roots, list_roots, exec_roots, modify_roots };
     let mut supervisor_read = enforcement.read_roots.clone();
     supervisor_read.push(PathBuf::from("/proc"));
     let mut supervisor_modify = enforcement.modify_roots.clone();
     if namespace_setup {
         supervisor_modify.push(PathBuf::from("/proc"));
     }
-    let supervisor_trees = Trees { read: &supervisor_read, exec: &enforcement.exec_roots, modify: &supervisor_modify };
-    let sandbox_trees = Trees { read: &enforcement.read_roots, exec: &enforcement.exec_roots, modify: &enforcement.modify_roots };
+    let supervisor_trees = Trees { read: &supervisor_read, list: &enforcement.list_roots, exec: &enforcement.exec_roots, modify: &supervisor_modify };
+    let sandbox_trees = Trees { read: &enforcement.read_roots, list: &enforcement.list_roots, exec: &enforcement.exec_roots, modify: &enforcement.modify_roots };
     let supervisor = ruleset(abi, supervisor_trees, false)?;
     let sandbox = ruleset(abi, sandbox_trees, scoped)?;
     Ok(Rulesets { supervisor: Some(supervisor), sandbox: Some(sandbox), enforcement })
@@ -123,7 +128,7 @@ pub fn restrict_supervisor(ruleset: RulesetCreated) -> Result<(), LandlockError>
 }
 
 fn not_enforced() -> Enforcement {
-    Enforcement { abi: 0, scoped: false, read_roots: Vec::new(), exec_roots: Vec::new(), modify_roots: Vec::new() }
+    Enforcement { abi: 0, scoped: false, read_roots: Vec::new(), list_roots: Vec::new(), exec_roots: Vec::new(), modify_roots: Vec::new() }
 }
 
 fn abi_of(version: i32) -> ABI {
@@ -157,10 +162,15 @@ fn ruleset(version: i32, trees: Trees<'_>, scoped: bool) -> Result<RulesetCreate
     }
     let mut created = ruleset.create()?;
     let exec_rights = BitFlags::from(AccessFs::Execute);
-    for (roots, rights) in [(trees.read, read_rights(abi)), (trees.exec, exec_rights), (trees.modify, modify_rights(abi))] {
+    let list_rights = BitFlags::from(AccessFs::ReadDir);
+    for (roots, rights) in [(trees.read, read_rights(abi)), (trees.list, list_rights), (trees.exec, exec_rights), (trees.modify, modify_rights(abi))] {
         for root in roots {
             let Ok(fd) = PathFd::new(root) else { continue };
             let rights = if root.is_dir() { rights } else { rights & file_rights(abi) };
+            if rights.is_empty() {
+                // Listing rights on a file mean nothing.
+                continue;
+            }
             created = created.add_rule(PathBeneath::new(fd, rights))?;
         }
     }

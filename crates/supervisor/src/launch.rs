@@ -97,6 +97,16 @@ fn restricts(policy: &cordon_policy::Policy, category: Category) -> bool {
     policy.has_rules(category) || policy.default_action(category) != Action::Allow
 }
 
+/// Whether the file-system hot path can run in the kernel: the policy allows reading and
+/// stat of everything, without audit, and hides nothing, so Landlock's bound (`/` for reads)
+/// and the policy agree on every read-only open, stat and listing.
+pub fn takes_kernel_path(policy: &cordon_policy::Policy) -> bool {
+    !policy.has_hide_rules()
+        && [Category::Read, Category::Stat]
+            .into_iter()
+            .all(|category| !policy.has_rules(category) && policy.default_action(category) == Action::Allow)
+}
+
 pub fn run(config: Config) -> Result<i32, SetupError> {
     if config.without_ptrace && config.max_processes.is_some() {
         return Err(SetupError::Command("--max-processes is enforced by the tracer and cannot be combined with --without-ptrace".into()));
@@ -104,11 +114,19 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     // Orphans of the sandbox are reparented to cordon, so they stay visible to the tracer.
     process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map_err(step("PR_SET_CHILD_SUBREAPER"))?;
     let restricts_exec = config.policy.has_rules(Category::Exec) || config.policy.default_action(Category::Exec) != Action::Allow;
+    let kernel_path = takes_kernel_path(&config.policy);
+    if kernel_path {
+        tracing::debug!("file-system path: kernel (read-only opens, the stat family, listings and access run in the kernel within Landlock's bound; other opens and changes go to the supervisor)");
+    } else {
+        tracing::debug!("file-system path: supervisor (every open, and the stat family when stat or hide rules exist, go to the supervisor)");
+    }
     let options = filter::FilterOptions {
         trace_exec_mappings: restricts_exec && !config.without_ptrace,
         trace_process_creation: config.max_processes.is_some(),
         no_tracer: config.without_ptrace,
         trap_stat: config.policy.has_hide_rules() || restricts(&config.policy, Category::Stat),
+        trap_access: !kernel_path,
+        read_shortcut: kernel_path,
         trap_fd_stat: config.policy.has_rules(Category::Stat),
         trap_fd_attr: config.policy.has_rules(Category::Attr),
     };

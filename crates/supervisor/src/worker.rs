@@ -483,7 +483,7 @@ mod tests {
 
     #[test]
     fn every_notified_syscall_has_a_handler() {
-        let filter = crate::filter::NOTIFIED.iter().chain(crate::filter::STAT_CALLS).chain(crate::filter::LISTING_CALLS);
+        let filter = crate::filter::NOTIFIED.iter().chain(crate::filter::STAT_CALLS).chain(crate::filter::LISTING_CALLS).chain(crate::filter::ACCESS_CALLS);
         let fd_calls = crate::filter::FD_STAT_CALLS.iter().chain(crate::filter::FD_ATTR_CALLS);
         for &nr in filter.chain(fd_calls) {
             assert!(HANDLERS.iter().any(|(number, _, _)| *number == nr), "syscall {nr} is notified but has no handler");
