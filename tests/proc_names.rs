@@ -49,6 +49,13 @@ attempt("outsider task", lambda: len(open(f"/proc/{outsider}/task/{outsider}/sta
             .stdin(Stdio::null())
             .spawn()
             .expect("start sleep");
+        // setpriv runs with the invoker's credentials until it execs sleep; reading its
+        // environ before then fails for the test user natively too.
+        let comm = format!("/proc/{}/comm", outsider.id());
+        let started = std::time::Instant::now();
+        while std::fs::read_to_string(&comm).unwrap_or_default() != "sleep\n" && started.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let command = python(body, &strings![outsider.id()]);
         let launch = Launch::new(who, &dir.path);
 
