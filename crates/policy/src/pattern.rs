@@ -149,6 +149,39 @@ pub(crate) fn literal_root(glob: &str) -> Option<String> {
     Some(if root.is_empty() { "/".to_owned() } else { root })
 }
 
+/// Whether a glob names one literal path or a literal directory with everything below it
+/// (`/dir/**`): then it matches the same paths below a directory wherever that directory is
+/// moved inside its root, and matches nothing below a directory outside the root.
+pub(crate) fn is_whole_tree(glob: &str) -> bool {
+    let split = split_literal_prefix(glob);
+    split.literal || split.rest == "**"
+}
+
+/// Whether `glob` may match some path strictly below directory `dir`, compared component by
+/// component. Unsure cases answer `true`: a `**` component, alternations (which may hold a
+/// `/`), a component that fails to compile, a directory that is not UTF-8.
+pub(crate) fn may_match_below(glob: &str, dir: &[u8]) -> bool {
+    let Ok(dir) = std::str::from_utf8(dir) else { return true };
+    if glob.contains('{') {
+        return true;
+    }
+    let pattern: Vec<&str> = glob.split('/').filter(|c| !c.is_empty()).collect();
+    let directory: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+    for (index, name) in directory.iter().enumerate() {
+        let Some(part) = pattern.get(index) else { return false };
+        if part.contains("**") {
+            return true;
+        }
+        let matches = GlobBuilder::new(part).literal_separator(true).build().map(|g| g.compile_matcher().is_match(name));
+        match matches {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(_) => return true,
+        }
+    }
+    pattern.len() > directory.len()
+}
+
 fn split_literal_prefix(expanded: &str) -> Split<'_> {
     let mut last_slash = 0;
     let mut escaped = false;

@@ -24,10 +24,20 @@ pub struct Policy {
     hide: Matcher,
     /// Origin index of each hide pattern, in order.
     hide_origins: Vec<usize>,
-    /// Literal roots of the hide patterns, with their origin indices.
-    hide_roots: Vec<(String, usize)>,
+    /// The patterns that protect paths (hide, and the deny and kill rules of the categories
+    /// that describe an object): literal root, whether the glob is a whole tree, origin index.
+    guards: Vec<Guard>,
     /// Per category, in [`Category::ALL`] order.
     categories: Vec<CategoryRules>,
+}
+
+/// A pattern that protects paths, for [`Policy::restricted_below`].
+#[derive(Debug)]
+struct Guard {
+    root: String,
+    glob: String,
+    whole_tree: bool,
+    origin: usize,
 }
 
 #[derive(Debug)]
@@ -99,10 +109,19 @@ impl Policy {
         defaults: &[Action],
     ) -> Result<Self, PolicyError> {
         let hide_origins = hide.iter().map(|compiled| compiled.origin).collect();
-        let hide_roots = hide
+        let protecting = [Category::Read, Category::Write, Category::Exec, Category::Stat, Category::Attr];
+        let restrictive = protecting.iter().flat_map(|category| {
+            rules[category.index()].iter().filter(|(action, _)| action.is_restrictive()).map(|(_, compiled)| compiled)
+        });
+        let guards = hide
             .iter()
+            .chain(restrictive)
             .flat_map(|compiled| compiled.globs.iter().map(move |glob| (glob, compiled.origin)))
-            .filter_map(|(glob, origin)| Some((crate::pattern::literal_root(glob.glob())?, origin)))
+            .filter_map(|(glob, origin)| {
+                let root = crate::pattern::literal_root(glob.glob())?;
+                let whole_tree = crate::pattern::is_whole_tree(glob.glob());
+                Some(Guard { root, glob: glob.glob().to_owned(), whole_tree, origin })
+            })
             .collect();
         let hide = Matcher::new(hide.iter(), "hide")?;
         let mut categories = Vec::with_capacity(Category::ALL.len());
@@ -136,7 +155,7 @@ impl Policy {
             origins,
             hide,
             hide_origins,
-            hide_roots,
+            guards,
             categories,
         })
     }
@@ -201,19 +220,30 @@ impl Policy {
             .collect()
     }
 
-    /// Returns the origin of a hide rule, or of a deny or kill rule of read, write, exec or
-    /// stat, whose literal root starts with `prefix` (a directory path ending in `/`): moving
-    /// that directory would move what the rule protects to a name it does not match.
-    pub fn restricted_below(&self, prefix: &[u8]) -> Option<&RuleOrigin> {
-        let below = |root: &String| root.as_bytes().starts_with(prefix);
-        if let Some((_, origin)) = self.hide_roots.iter().find(|(root, _)| below(root)) {
-            return Some(&self.origins[*origin]);
+    /// Returns the origin of a rule that may protect something below directory `dir` (a
+    /// canonical path): a hide rule, or a deny or kill rule of read, write, exec, stat or attr,
+    /// whose literal root lies below `dir`, or whose glob has wildcards after a root that
+    /// contains `dir` and may match below it. Moving `dir` would carry what such a rule
+    /// protects to names it may not match, so the supervisor refuses the move.
+    pub fn restricted_below(&self, dir: &[u8]) -> Option<&RuleOrigin> {
+        let mut below = dir.to_vec();
+        if below.last() != Some(&b'/') {
+            below.push(b'/');
         }
-        [Category::Read, Category::Write, Category::Exec, Category::Stat]
+        self.guards
             .iter()
-            .flat_map(|category| self.categories[category.index()].denied_roots.iter())
-            .find(|(root, _)| below(root))
-            .map(|(_, origin)| &self.origins[*origin])
+            .find(|guard| {
+                let root = guard.root.as_bytes();
+                if root.starts_with(&below) {
+                    return true;
+                }
+                let mut root_dir = root.to_vec();
+                if root_dir.last() != Some(&b'/') {
+                    root_dir.push(b'/');
+                }
+                below.starts_with(&root_dir) && !guard.whole_tree && crate::pattern::may_match_below(&guard.glob, dir)
+            })
+            .map(|guard| &self.origins[guard.origin])
     }
 
     /// Returns the action for accesses of `category` that no rule matches.

@@ -992,11 +992,27 @@ fn restricted_below_finds_protected_roots_inside_a_directory() {
         .add_rule(Action::Deny, Category::Create, &format!("{}/other/**", dir.text()), "--deny-create")
         .unwrap();
     let policy = builder.build().unwrap();
-    let below = |path: &str| policy.restricted_below(format!("{}/{path}/", dir.text()).as_bytes()).map(|o| o.to_string());
+    let below = |path: &str| policy.restricted_below(format!("{}/{path}", dir.text()).as_bytes()).map(|o| o.to_string());
     assert_eq!(below("tree"), Some(format!("--hide {}/tree/hidden", dir.text())));
     // The rule's own directory is not below itself; its name is checked as a path instead.
     assert_eq!(below("tree/keys"), None);
     // A deny rule of create protects no content, and unrelated trees have nothing below them.
     assert_eq!(below("other"), None);
     assert_eq!(below("tree/keysx"), None);
+}
+
+#[test]
+fn restricted_below_counts_globs_above_the_directory() {
+    let dir = TempDir::new();
+    fs::create_dir_all(dir.path().join("tree/ab")).unwrap();
+    let mut builder = PolicyBuilder::new(vars());
+    let pattern = format!("{}/tree/a*/secret", dir.text());
+    builder.add_rule(Action::Deny, Category::Read, &pattern, "--deny-read").unwrap();
+    let policy = builder.build().unwrap();
+    let below = |path: &str| policy.restricted_below(format!("{}/{path}", dir.text()).as_bytes()).map(|o| o.to_string());
+    assert_eq!(below("tree/ab"), Some(format!("--deny-read {pattern}")));
+    assert_eq!(below("tree"), Some(format!("--deny-read {pattern}")));
+    // `a*` cannot match `pub`, so nothing below tree/pub is protected by the glob.
+    assert_eq!(below("tree/pub"), None);
+    assert_eq!(below("elsewhere"), None);
 }

@@ -1,8 +1,11 @@
 //! The calling thread of a notification: its procfs handle, credentials, memory and the
 //! credentials a worker adopts to act on its behalf.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use cordon_sys::{creds, fs, process};
@@ -33,7 +36,7 @@ pub struct Caller {
     pub own_view: (libc::pid_t, libc::pid_t),
     /// `/proc/TID`, opened before the notification was validated: every later lookup of the
     /// thread's root, cwd, fds and status goes through it, so a recycled pid cannot redirect it.
-    pub proc_dir: OwnedFd,
+    pub proc_dir: Arc<OwnedFd>,
     pub credentials: Credentials,
 }
 
@@ -41,10 +44,28 @@ impl Caller {
     /// Opens the thread's procfs directory and reads its status. The caller must check
     /// `SECCOMP_IOCTL_NOTIF_ID_VALID` afterwards before trusting anything read here.
     pub fn open(tid: libc::pid_t) -> io::Result<Caller> {
-        let path = format!("/proc/{tid}\0");
-        let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        let proc_dir = fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
-        let status = read_small_file(proc_dir.as_fd(), c"status")?;
+        Caller::with_dir(tid, Arc::new(open_proc_dir(tid)?))
+    }
+
+    /// Like [`Caller::open`], reusing the thread's procfs handle from `dirs`. A handle stays
+    /// bound to the task it was opened for, so a cached handle of a thread that has exited fails
+    /// to read its status; the handle is then opened again.
+    pub fn open_cached(tid: libc::pid_t, dirs: &ProcDirs) -> io::Result<Caller> {
+        if let Some(dir) = dirs.get(tid) {
+            if let Ok(caller) = Caller::with_dir(tid, dir) {
+                return Ok(caller);
+            }
+            dirs.forget(tid);
+        }
+        let generation = dirs.generation();
+        let dir = Arc::new(open_proc_dir(tid)?);
+        let caller = Caller::with_dir(tid, Arc::clone(&dir))?;
+        dirs.insert(tid, dir, generation);
+        Ok(caller)
+    }
+
+    fn with_dir(tid: libc::pid_t, proc_dir: Arc<OwnedFd>) -> io::Result<Caller> {
+        let status = read_status(proc_dir.as_fd())?;
         let (tgid, credentials) = parse_status(&status).ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
         let own_view = namespace_ids(&status).unwrap_or((tid, tgid));
         Ok(Caller { tid, tgid, own_view, proc_dir, credentials })
@@ -59,6 +80,70 @@ impl Caller {
         let rest = String::from_utf8_lossy(&stat[close + 1..]);
         let tty: i64 = rest.split_whitespace().nth(4).and_then(|v| v.parse().ok()).unwrap_or(0);
         Ok((tty != 0).then_some(tty as u64))
+    }
+}
+
+fn open_proc_dir(tid: libc::pid_t) -> io::Result<OwnedFd> {
+    let path = format!("/proc/{tid}\0");
+    let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)
+}
+
+/// Reads `status` of a procfs task directory. procfs produces the whole file in one read when
+/// the buffer holds it, so one read is enough unless it filled the buffer.
+fn read_status(dir: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    let fd = fs::openat(dir, c"status", libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+    let mut contents = vec![0u8; 8192];
+    let count = process::read_fd(fd.as_fd(), &mut contents)?;
+    if count == contents.len() {
+        return read_small_file(dir, c"status");
+    }
+    contents.truncate(count);
+    Ok(contents)
+}
+
+/// Procfs handles of sandboxed threads, kept between their calls. The tracer forgets a
+/// thread when it exits or execs; an insertion that raced with a forget is dropped, because
+/// the generation counter moved.
+pub struct ProcDirs {
+    dirs: RwLock<HashMap<libc::pid_t, Arc<OwnedFd>>>,
+    generation: AtomicU64,
+    /// Without a tracer nobody reports exits, so nothing is kept.
+    enabled: bool,
+}
+
+/// Handles kept at most, so that many threads cannot exhaust the supervisor's fds.
+const MAX_PROC_DIRS: usize = 256;
+
+impl ProcDirs {
+    pub fn new(enabled: bool) -> ProcDirs {
+        ProcDirs { dirs: RwLock::new(HashMap::new()), generation: AtomicU64::new(0), enabled }
+    }
+
+    fn get(&self, tid: libc::pid_t) -> Option<Arc<OwnedFd>> {
+        let dirs = self.dirs.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        dirs.get(&tid).cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn insert(&self, tid: libc::pid_t, dir: Arc<OwnedFd>, generation: u64) {
+        if !self.enabled {
+            return;
+        }
+        let mut dirs = self.dirs.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.generation.load(Ordering::SeqCst) == generation && dirs.len() < MAX_PROC_DIRS {
+            dirs.insert(tid, dir);
+        }
+    }
+
+    /// Drops the handle of `tid` (the thread exited, execed, or its handle went stale).
+    pub fn forget(&self, tid: libc::pid_t) {
+        let mut dirs = self.dirs.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        dirs.remove(&tid);
     }
 }
 

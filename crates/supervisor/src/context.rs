@@ -27,6 +27,8 @@ pub struct Context {
     pub post_validation_kills: std::sync::atomic::AtomicUsize,
     /// Counts of trapped calls and tracer stops, printed with `--verbose` at the end.
     pub stats: Stats,
+    /// Procfs handles of the threads that made calls, reused by their next calls.
+    pub proc_dirs: crate::caller::ProcDirs,
     /// Without ptrace: cordon's init process of the sandbox's pid namespace, whose death
     /// makes the kernel kill every process in the namespace.
     pub namespace_init: Option<libc::pid_t>,

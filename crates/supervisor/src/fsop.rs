@@ -343,6 +343,12 @@ fn perform(context: &Context, caller: &Caller, op: &Op, place: Place<'_>, stat: 
     let at = place.at();
     match op {
         Op::Stat { buffer } => {
+            // The resolver's lstat of the entry, taken with the caller's credentials, is the
+            // answer unless it is a symlink to follow.
+            if let Some(known) = stat.filter(|known| !is_type(known, libc::S_IFLNK)) {
+                copy_out(caller, *buffer, &fsops::stat_bytes(known))?;
+                return Ok(Reply::Value(0));
+            }
             let (stat, bytes) = fsops::stat(at).map_err(errno)?;
             if follow && matches!(place, Place::Entry { .. }) && is_type(&stat, libc::S_IFLNK) {
                 return Err(Flow::Raced);
@@ -611,9 +617,20 @@ fn rename(context: &Context, caller: &Caller, syscall: &'static str, from: &Path
     if flags & RENAME_NOREPLACE != 0 && target.stat.is_some() {
         return Attempt::Done(Reply::Errno(libc::EEXIST));
     }
-    let mut checks = vec![(Category::Rename, &source.path), (Category::Rename, &target.path)];
-    if target.stat.is_some() && flags & RENAME_EXCHANGE == 0 {
+    // Like Landlock's rights for a rename: the old name is removed and the new one made, so
+    // beyond rename on both names the source needs delete and the destination create; a
+    // replaced destination is deleted, and an exchange removes and makes both names.
+    let mut checks = vec![
+        (Category::Rename, &source.path),
+        (Category::Rename, &target.path),
+        (Category::Delete, &source.path),
+        (Category::Create, &target.path),
+    ];
+    if target.stat.is_some() {
         checks.push((Category::Delete, &target.path));
+    }
+    if flags & RENAME_EXCHANGE != 0 {
+        checks.push((Category::Create, &source.path));
     }
     for (category, path) in checks {
         if let Err(errno) = judge(context, caller, syscall, &[category], path) {
@@ -633,13 +650,17 @@ fn rename(context: &Context, caller: &Caller, syscall: &'static str, from: &Path
     Attempt::Done(done(fsops::rename(source.walk.parent(), &source.name, target.walk.parent(), &target.name, flags)))
 }
 
-/// Refuses to give an object at `from` the name `to` when `to` would allow read, write or exec
-/// that `from` denies, or hide rules would stop hiding it: a hard link or a rename must not
-/// turn a protected file into an accessible alias. For a directory, everything below it moves
-/// too, so a deny or hide rule whose literal root lies below `from` also refuses the move.
+/// The categories that describe what may be done to an object under its name; a new name
+/// must not allow any of them where the old name denied it.
+const ALIAS_CATEGORIES: [Category; 5] = [Category::Read, Category::Write, Category::Exec, Category::Stat, Category::Attr];
+
+/// Refuses to give an object at `from` the name `to` when `to` would allow read, write, exec,
+/// stat or attr that `from` denies: a hard link or a rename must not turn a protected file into
+/// an accessible alias. For a directory, everything below it moves too, so a rule that may
+/// protect something below `from` refuses the move ([`cordon_policy::Policy::restricted_below`]).
 fn check_alias(context: &Context, caller: &Caller, syscall: &'static str, from: &[u8], to: &[u8], directory: bool) -> Result<(), i32> {
     let policy = &context.policy;
-    for category in [Category::Read, Category::Write, Category::Exec] {
+    for category in ALIAS_CATEGORIES {
         let old = policy.decide(category, from);
         let new = policy.decide(category, to);
         let allowed = |action| matches!(action, Action::Allow | Action::Audit);
@@ -649,9 +670,7 @@ fn check_alias(context: &Context, caller: &Caller, syscall: &'static str, from: 
         }
     }
     if directory {
-        let mut prefix = from.to_vec();
-        prefix.push(b'/');
-        if let Some(origin) = policy.restricted_below(&prefix) {
+        if let Some(origin) = policy.restricted_below(from) {
             report(context, caller, syscall, Category::Rename, from, Outcome::Deny, origin.to_string());
             return Err(libc::EACCES);
         }
@@ -707,8 +726,9 @@ fn link_entry(context: &Context, caller: &Caller, syscall: &'static str, dir: Bo
         Ok(end) => end,
         Err(attempt) => return attempt,
     };
-    for path in [source, &target.path[..]] {
-        if let Err(errno) = judge(context, caller, syscall, &[Category::Rename], path) {
+    let checks = [(Category::Rename, source), (Category::Rename, &target.path[..]), (Category::Create, &target.path[..])];
+    for (category, path) in checks {
+        if let Err(errno) = judge(context, caller, syscall, &[category], path) {
             return Attempt::Done(Reply::Errno(errno));
         }
     }
@@ -739,12 +759,12 @@ fn link_object(context: &Context, caller: &Caller, syscall: &'static str, source
         Err(attempt) => return attempt,
     };
     let named = name.first() == Some(&b'/');
-    let mut checks = vec![target.path.as_slice()];
+    let mut checks = vec![(Category::Rename, target.path.as_slice()), (Category::Create, target.path.as_slice())];
     if named {
-        checks.push(name);
+        checks.push((Category::Rename, name));
     }
-    for path in checks {
-        if let Err(errno) = judge(context, caller, syscall, &[Category::Rename], path) {
+    for (category, path) in checks {
+        if let Err(errno) = judge(context, caller, syscall, &[category], path) {
             return Attempt::Done(Reply::Errno(errno));
         }
     }

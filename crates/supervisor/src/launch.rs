@@ -205,11 +205,13 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         post_validation_kills: std::sync::atomic::AtomicUsize::new(0),
         namespace_init: init,
         stats: crate::context::Stats::default(),
+        proc_dirs: crate::caller::ProcDirs::new(!config.without_ptrace),
     });
     context.members.insert(main);
 
     // Threads inherit the mask: only the forwarding thread receives these signals.
     process::mask_signals(signals::FORWARDED, true).map_err(step("blocking forwarded signals"))?;
+    crate::resolve::share_root().map_err(step("opening the root directory"))?;
     start_threads(&context, listener, command_pid, own_session)?;
     if let Some(timeout) = config.timeout {
         start_timer(&context, timeout)?;

@@ -12,6 +12,7 @@ use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::OnceLock;
 
 use cordon_policy::Policy;
 use cordon_sys::fs;
@@ -58,8 +59,36 @@ enum ProcState {
     TaskList,
 }
 
+/// The sandbox's root directory, opened once by [`share_root`]. No sandboxed process can
+/// change its root (`chroot`, `pivot_root`, `setns` and new mount namespaces are refused by the
+/// static filter), and cordon starts the sandbox without changing it, so every caller's root
+/// is the supervisor's.
+static ROOT: OnceLock<OwnedFd> = OnceLock::new();
+
+/// Opens the root every walk starts from, so a walk need not open `/proc/TID/root`.
+pub fn share_root() -> io::Result<()> {
+    let root = fs::openat(fs::cwd(), c"/", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
+    let _ = ROOT.set(root);
+    Ok(())
+}
+
+/// A directory fd on the walk's stack: one the walk opened, or the shared root.
+enum DirFd {
+    Owned(OwnedFd),
+    Root(BorrowedFd<'static>),
+}
+
+impl DirFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            DirFd::Owned(fd) => fd.as_fd(),
+            DirFd::Root(fd) => *fd,
+        }
+    }
+}
+
 struct Dir {
-    fd: OwnedFd,
+    fd: DirFd,
     /// Whether the walk reached this directory in one `openat2` step, so the entry below it
     /// on the stack is an ancestor but not necessarily its parent.
     detached: bool,
@@ -133,7 +162,10 @@ impl<'a> Walk<'a> {
     /// Prepares a walk of `path` for `caller`. Opens the caller's root (and its cwd or dirfd
     /// for relative paths) through its procfs handle.
     pub fn new(caller: &'a Caller, policy: &'a Policy, members: &'a Members, start: Start, path: &[u8], options: Options) -> Result<Walk<'a>> {
-        let root = fs::openat(caller.proc_dir.as_fd(), c"root", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
+        let root = match ROOT.get() {
+            Some(root) => DirFd::Root(root.as_fd()),
+            None => DirFd::Owned(fs::openat(caller.proc_dir.as_fd(), c"root", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?),
+        };
         let dev = if options.resolve & RESOLVE_NO_XDEV != 0 { fs::fstat(root.as_fd())?.st_dev } else { 0 };
         let mut walk = Walk {
             caller,
@@ -267,8 +299,20 @@ impl<'a> Walk<'a> {
         }
         let dev = self.stack.last().map(|dir| dir.dev).unwrap_or(0);
         self.path = path;
-        self.stack.push(Dir { fd, detached: true, path_len: self.path.len(), proc: ProcState::Outside, dev });
+        self.stack.push(Dir { fd: DirFd::Owned(fd), detached: true, path_len: self.path.len(), proc: ProcState::Outside, dev });
         Ok(true)
+    }
+
+    /// Enters the directory `path` (absolute) from the caller's root in one `openat2` step
+    /// when [`Walk::enter_fast`] allows it; `false` means the component walk must do it.
+    fn enter_parent_fast(&mut self, path: &[u8]) -> bool {
+        if path.first() != Some(&b'/') {
+            return false;
+        }
+        self.stack.truncate(1);
+        self.path.truncate(1);
+        let components: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+        matches!(self.enter_fast(&components), Ok(true))
     }
 
     /// Walks the directories of an absolute `path` from the caller's root, entering no
@@ -528,7 +572,7 @@ impl<'a> Walk<'a> {
         // A procfs root is recognised lazily (`at_proc_root`) when a pid-like name follows.
         let proc = proc.unwrap_or(ProcState::Outside);
         self.path = self.child_path(name);
-        self.stack.push(Dir { fd, detached: false, path_len: self.path.len(), proc, dev });
+        self.stack.push(Dir { fd: DirFd::Owned(fd), detached: false, path_len: self.path.len(), proc, dev });
         Ok(true)
     }
 
@@ -669,7 +713,11 @@ impl<'a> Walk<'a> {
     /// the same inode, else a reserved form such as `pipe:[123]` or `anon:...` that no
     /// absolute pattern matches.
     fn name_object(&mut self, text: &[u8], stat: &libc::stat) -> Result<Vec<u8>> {
-        let named = if stat.st_mode & libc::S_IFMT == libc::S_IFDIR { self.walk_canonical(text, stat)? } else { self.walk_entry(text, stat)? };
+        let named = if stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            self.walk_fast(text, stat)? || self.walk_canonical(text, stat)?
+        } else {
+            self.walk_entry(text, stat)?
+        };
         if named {
             return Ok(self.path.clone());
         }
@@ -691,7 +739,7 @@ impl<'a> Walk<'a> {
         let Some(slash) = text.iter().rposition(|&b| b == b'/') else { return Ok(false) };
         let (parent, name) = (&text[..slash], &text[slash + 1..]);
         let parent = if parent.is_empty() { b"/".as_slice() } else { parent };
-        if name.is_empty() || !self.walk_plain(parent)? {
+        if name.is_empty() || !(self.enter_parent_fast(parent) || self.walk_plain(parent)?) {
             return Ok(false);
         }
         let child = self.child_path(name);

@@ -46,6 +46,7 @@ pub fn trace(context: &Context, main: libc::pid_t) -> io::Result<Ending> {
         context.stats.count_tracer_stop();
         if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
             context.members.remove(pid);
+            context.proc_dirs.forget(pid);
             if processes.leaders.remove(&pid) {
                 processes.exited.insert(pid);
             }
@@ -159,7 +160,9 @@ fn handle_stop(context: &Context, state: &mut TraceState<'_>, pid: libc::pid_t, 
             let former = ptrace::event_message(pid).map(|former| former as libc::pid_t).unwrap_or(pid);
             if former != pid {
                 context.members.remove(former);
+                context.proc_dirs.forget(former);
             }
+            context.proc_dirs.forget(pid);
             exec::validate_exec(context, state.pins, pid, former);
             resume(state, pid, 0)
         }

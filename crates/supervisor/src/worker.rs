@@ -241,7 +241,7 @@ fn serve_open(
     let tid = notification.pid as libc::pid_t;
     // Pin the thread and copy its arguments, then prove with ID_VALID that the thread was the
     // one that made the call while we read (its pid cannot be reused while it waits).
-    let caller = Caller::open(tid).map_err(|error| {
+    let caller = Caller::open_cached(tid, &context.proc_dirs).map_err(|error| {
         // Fails closed: without the caller's procfs handle nothing can be checked.
         tracing::debug!(tid, syscall = name, %error, "cannot open the caller's procfs entry");
         libc::EACCES
@@ -275,7 +275,7 @@ fn serve_open(
 fn serve_fs(context: &Context, listener: &Arc<OwnedFd>, own: &mut Own, notification: &notify::Notification, name: &'static str, decode: FsDecoder) {
     let id = notification.id;
     let tid = notification.pid as libc::pid_t;
-    let prepared = Caller::open(tid)
+    let prepared = Caller::open_cached(tid, &context.proc_dirs)
         .map_err(|error| {
             tracing::debug!(tid, syscall = name, %error, "cannot open the caller's procfs entry");
             libc::EACCES

@@ -31,6 +31,11 @@ impl<'a> At<'a> {
     }
 }
 
+/// Returns the bytes of a `struct stat`, for copying it into a sandboxed thread's memory.
+pub fn stat_bytes(stat: &libc::stat) -> Vec<u8> {
+    bytes_of(stat)
+}
+
 /// Returns the bytes of a plain C struct, for copying it into a sandboxed thread's memory.
 fn bytes_of<T: Copy>(value: &T) -> Vec<u8> {
     // SAFETY: T is a plain C struct (stat, statfs) read as bytes; the slice covers exactly it.
