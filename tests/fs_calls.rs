@@ -1089,3 +1089,32 @@ for name in ("noread", "nowrite", "noexec"):
         );
     }
 }
+
+/// `open_tree` without `OPEN_TREE_CLONE` is an `O_PATH` open: it needs read and gives an fd
+/// natively and under cordon; a clone needs a mount namespace and is refused with `EPERM`.
+#[test]
+fn open_tree_is_checked_like_open() {
+    const OPEN_TREE_CLONE: u32 = 1;
+    const OPEN_TREE_CLOEXEC: u32 = 0o2000000;
+    for who in identities() {
+        let dir = common::Scratch::new(who, "open-tree");
+        dir.write(who, "readable", b"r");
+        dir.write(who, "secret", b"s");
+        let body = format!(
+            r#"
+attempt("readable", lambda: os.close(sys_call("open_tree", AT_FDCWD, d + "/readable", {OPEN_TREE_CLOEXEC})) or 0)
+attempt("secret", lambda: os.close(sys_call("open_tree", AT_FDCWD, d + "/secret", {OPEN_TREE_CLOEXEC})) or 0)
+attempt("missing", lambda: sys_call("open_tree", AT_FDCWD, d + "/missing", {OPEN_TREE_CLOEXEC}))
+attempt("clone", lambda: sys_call("open_tree", AT_FDCWD, d + "/readable", {OPEN_TREE_CLONE}))
+"#
+        );
+        let command = python_command(&dir.path, &body);
+        let policy = strings!["-q", "--deny-read", dir.join("secret").display().to_string()];
+        let output = run_sandboxed(who, &dir.path, &policy, &command);
+        assert_lines(
+            &output,
+            &["readable ok 0", "secret EACCES", "missing ENOENT", "clone EPERM"],
+            &format!("open_tree under cordon as {who:?}"),
+        );
+    }
+}

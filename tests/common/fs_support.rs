@@ -97,7 +97,7 @@ NR = {"stat": 4, "lstat": 6, "access": 21, "rename": 82, "mkdir": 83, "rmdir": 8
       "link": 86, "unlink": 87, "symlink": 88, "readlink": 89, "chmod": 90, "mknod": 133,
       "statfs": 137, "getxattr": 191, "lgetxattr": 192, "listxattr": 194,
       "getdents64": 217, "inotify_add_watch": 254, "newfstatat": 262, "unlinkat": 263, "renameat2": 316,
-      "statx": 332, "faccessat2": 439, "getxattrat": 464, "file_getattr": 468}
+      "statx": 332, "open_tree": 428, "faccessat2": 439, "getxattrat": 464, "file_getattr": 468}
 AT_FDCWD = -100
 def arg(value):
     if value is None: return ctypes.c_void_p(None)

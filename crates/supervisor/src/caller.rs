@@ -90,7 +90,7 @@ fn open_proc_dir(tid: libc::pid_t) -> io::Result<OwnedFd> {
 }
 
 /// Reads `status` of a procfs task directory. procfs produces the whole file in one read when
-/// the buffer holds it, so one read is enough unless it filled the buffer.
+/// it fits the buffer, so one read is enough unless it filled the buffer.
 fn read_status(dir: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     let fd = fs::openat(dir, c"status", libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
     let mut contents = vec![0u8; 8192];
@@ -102,13 +102,13 @@ fn read_status(dir: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     Ok(contents)
 }
 
-/// Procfs handles of sandboxed threads, kept between their calls. The tracer forgets a
-/// thread when it exits or execs; an insertion that raced with a forget is dropped, because
-/// the generation counter moved.
+/// Procfs handles of sandboxed threads, kept between their calls. The tracer removes a
+/// thread's handle when it exits or execs. An insertion that raced with a removal is dropped,
+/// because the generation counter moved.
 pub struct ProcDirs {
     dirs: RwLock<HashMap<libc::pid_t, Arc<OwnedFd>>>,
     generation: AtomicU64,
-    /// Without a tracer nobody reports exits, so nothing is kept.
+    /// Without a tracer no exits are reported, so no handle is kept.
     enabled: bool,
 }
 

@@ -43,7 +43,7 @@ pub struct PathArg {
     pub follow: bool,
 }
 
-/// What a call acts on.
+/// The object of a call.
 pub enum Subject {
     /// A path, resolved by the supervisor in the caller's view.
     Path(PathArg),
@@ -81,7 +81,7 @@ pub enum Op {
 }
 
 impl Op {
-    /// The policy category that decides the call.
+    /// Returns the policy category that decides the call.
     pub fn category(&self) -> Category {
         match self {
             Op::Stat { .. }
@@ -113,8 +113,8 @@ impl Op {
         matches!(self, Op::Mkdir { .. } | Op::Mknod { .. } | Op::Symlink { .. })
     }
 
-    /// Whether the call acts on a directory entry (its parent and name) rather than on the
-    /// object a path leads to; trailing slashes then name a directory entry too.
+    /// Returns whether the call acts on a directory entry (its parent and name) rather than on
+    /// the object a path leads to. Trailing slashes then name a directory entry too.
     pub fn acts_on_entry(&self) -> bool {
         self.creates() || matches!(self, Op::Unlink { .. } | Op::Rename { .. } | Op::Link { .. })
     }
@@ -130,7 +130,8 @@ pub struct FsRequest {
 /// A decoder: reads a call's arguments out of the caller.
 pub type FsDecoder = fn(&'static str, &Caller, &[u64; 6]) -> Result<FsRequest, i32>;
 
-fn copy_errno(error: CopyError) -> i32 {
+/// Maps a failed copy out of the caller to the errno of the call.
+pub fn copy_errno(error: CopyError) -> i32 {
     match error {
         CopyError::Fault => libc::EFAULT,
         CopyError::TooLong => libc::ENAMETOOLONG,
@@ -141,7 +142,8 @@ fn copy_errno(error: CopyError) -> i32 {
     }
 }
 
-fn read_path(caller: &Caller, address: u64) -> Result<Vec<u8>, i32> {
+/// Copies a path argument out of the caller, once.
+pub fn read_path(caller: &Caller, address: u64) -> Result<Vec<u8>, i32> {
     caller::read_path(caller.tid, address).map_err(copy_errno)
 }
 
@@ -195,8 +197,8 @@ fn path_at(caller: &Caller, dirfd: u64, address: u64, follow: bool) -> Result<Su
     Ok(Subject::Path(PathArg { start: start_of(dirfd), path: read_path(caller, address)?, follow }))
 }
 
-/// The subject of an `*at` call that accepts `AT_EMPTY_PATH`: the fd itself for an empty path
-/// with the flag (the current directory for `AT_FDCWD`), else the path.
+/// Returns the subject of an `*at` call that accepts `AT_EMPTY_PATH`: the fd itself for an
+/// empty path with the flag (the current directory for `AT_FDCWD`), else the path.
 fn empty_path_at(caller: &Caller, dirfd: u64, address: u64, flags: i32) -> Result<Subject, i32> {
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
     let path = read_path(caller, address)?;
@@ -587,7 +589,7 @@ fn read_timevals(caller: &Caller, address: u64) -> Result<Option<[libc::timespec
     Ok(Some(times))
 }
 
-/// `utime(path, times)`: `struct utimbuf` holds the access and modification seconds.
+/// `utime(path, times)`: `struct utimbuf` contains the access and modification seconds.
 pub fn decode_utime(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<FsRequest, i32> {
     let times = if args[1] == 0 {
         None

@@ -102,8 +102,8 @@ fn failure(context: &Context, caller: &Caller, syscall: &'static str, category: 
     }
 }
 
-/// Removes trailing slashes from a path that names a directory entry, and says whether there
-/// were any (the entry must then be a directory). "/" and "" stay as they are.
+/// Removes trailing slashes from a path that names a directory entry, and returns whether
+/// there were any (the entry must then be a directory). "/" and "" stay as they are.
 fn strip_slashes(path: &[u8]) -> (Vec<u8>, bool) {
     let end = path.iter().rposition(|&b| b != b'/').map_or(0, |last| last + 1);
     if end == 0 || end == path.len() {
@@ -135,7 +135,7 @@ fn copy_out(caller: &Caller, address: u64, bytes: &[u8]) -> Result<(), i32> {
     }
 }
 
-/// Where a resolved object is: an entry of a held directory, or an fd of the object itself.
+/// The location of a resolved object: an entry of a held directory, or an fd of the object.
 #[derive(Clone, Copy)]
 enum Place<'a> {
     Entry { dir: BorrowedFd<'a>, name: &'a CStr },
@@ -150,8 +150,8 @@ impl<'a> Place<'a> {
         }
     }
 
-    /// An fd of the object: the entry opened without following it; a symlink where one was
-    /// to be followed means the entry was swapped after the check.
+    /// Returns an fd of the object, opening an entry without following it. A symlink where one
+    /// was to be followed means the entry was swapped after the check.
     fn object(self, follow: bool) -> Result<OwnedFd, Flow> {
         match self {
             Place::Object(fd) => fd.try_clone_to_owned().map_err(|e| Flow::Errno(errno(e))),
@@ -193,7 +193,7 @@ fn proc_path(fd: BorrowedFd<'_>) -> CString {
     CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default()
 }
 
-/// A call on one path.
+/// Performs a call on one path.
 fn path_call(context: &Context, caller: &Caller, request: &FsRequest, arg: &PathArg) -> Attempt {
     let op = &request.op;
     let category = op.category();
@@ -284,8 +284,9 @@ fn path_call(context: &Context, caller: &Caller, request: &FsRequest, arg: &Path
     }
 }
 
-/// A call on an open file of the caller. The object is judged by its name only where the
-/// category has rules of its own; otherwise the static filter would let the fd-only form run.
+/// Performs a call on an open file of the caller. The object is judged by its name only where
+/// the category has rules of its own, because otherwise the static filter lets the fd-only
+/// form run unchecked.
 fn fd_call(context: &Context, caller: &Caller, request: &FsRequest, fd: BorrowedFd<'_>) -> Attempt {
     let op = &request.op;
     let category = op.category();
@@ -338,13 +339,13 @@ fn create(op: &Op, dir: BorrowedFd<'_>, name: &CStr) -> Result<Reply, i32> {
 }
 
 /// Performs a checked call on the object at `place`. `stat` is the entry's status when it was
-/// resolved; `follow` says whether a symlink there would have been followed.
+/// resolved, and `follow` is whether a symlink there would have been followed.
 fn perform(context: &Context, caller: &Caller, op: &Op, place: Place<'_>, stat: Option<&libc::stat>, follow: bool, path: &[u8]) -> Result<Reply, Flow> {
     let at = place.at();
     match op {
         Op::Stat { buffer } => {
             // The resolver's lstat of the entry, taken with the caller's credentials, is the
-            // answer unless it is a symlink to follow.
+            // result unless the entry is a symlink to follow.
             if let Some(known) = stat.filter(|known| !is_type(known, libc::S_IFLNK)) {
                 copy_out(caller, *buffer, &fsops::stat_bytes(known))?;
                 return Ok(Reply::Value(0));
@@ -374,7 +375,7 @@ fn perform(context: &Context, caller: &Caller, op: &Op, place: Place<'_>, stat: 
         }
         Op::Access { mode, .. } => {
             fsops::access(at, *mode, libc::AT_EACCESS).map_err(errno)?;
-            let directory = stat.map_or(false, |s| is_type(s, libc::S_IFDIR)) || matches!(place, Place::Object(_)) && fs::fstat(at.dir).is_ok_and(|s| is_type(&s, libc::S_IFDIR));
+            let directory = stat.is_some_and(|s| is_type(s, libc::S_IFDIR)) || matches!(place, Place::Object(_)) && fs::fstat(at.dir).is_ok_and(|s| is_type(&s, libc::S_IFDIR));
             if !policy_grants(context, *mode, directory, path) {
                 return Err(Flow::Errno(libc::EACCES));
             }
@@ -491,7 +492,7 @@ fn xattr_object(place: Place<'_>) -> Result<XattrObject<'_>, Flow> {
     })
 }
 
-/// Whether the policy grants the accesses an `access` mode asks about: read, write, and exec
+/// Returns whether the policy grants the accesses in an `access` mode: read, write, and exec
 /// for files (search permission on a directory is not an exec).
 fn policy_grants(context: &Context, mode: i32, directory: bool, path: &[u8]) -> bool {
     let allows = |category| matches!(context.policy.decide(category, path).action, Action::Allow | Action::Audit);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use cordon_sys::{creds, fs, notify};
 
-use crate::caller::{self, Caller, CopyError, Own};
+use crate::caller::{self, Caller, Own};
 use crate::context::Context;
-use crate::fscall::{self, FsDecoder};
+use crate::fscall::{self, copy_errno, read_path, FsDecoder};
 use crate::fsop;
 use crate::open::{self, BlockingOpen, OpenRequest, Reply};
 use crate::resolve::Start;
@@ -357,20 +357,6 @@ fn answer(listener: BorrowedFd<'_>, id: u64, reply: Reply) {
     }
 }
 
-fn read_path(caller: &Caller, address: u64) -> Result<Vec<u8>, i32> {
-    caller::read_path(caller.tid, address).map_err(copy_errno)
-}
-
-fn copy_errno(error: CopyError) -> i32 {
-    match error {
-        CopyError::Fault => libc::EFAULT,
-        CopyError::TooLong => libc::ENAMETOOLONG,
-        CopyError::Denied(error) => {
-            tracing::debug!(%error, "cannot read the caller's memory");
-            libc::EACCES
-        }
-    }
-}
 
 /// `open(path, flags, mode)`. On x86_64 the kernel forces `O_LARGEFILE` for open and openat.
 fn decode_open(syscall: &'static str, caller: &Caller, args: &[u64; 6]) -> Result<OpenRequest, i32> {

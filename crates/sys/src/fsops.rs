@@ -20,12 +20,12 @@ pub struct At<'a> {
 }
 
 impl<'a> At<'a> {
-    /// The entry `name` of `dir`, never following a final symlink.
+    /// Names the entry `name` of `dir`, never following a final symlink.
     pub fn entry(dir: BorrowedFd<'a>, name: &'a CStr) -> At<'a> {
         At { dir, name, flags: libc::AT_SYMLINK_NOFOLLOW }
     }
 
-    /// The object `fd` refers to.
+    /// Names the object `fd` refers to.
     pub fn fd(fd: BorrowedFd<'a>) -> At<'a> {
         At { dir: fd, name: c"", flags: libc::AT_EMPTY_PATH }
     }
@@ -189,7 +189,7 @@ struct XattrArgs {
     flags: u32,
 }
 
-/// `getxattrat`: reads at most `size` bytes of attribute `name` (`size` 0 asks for the length).
+/// `getxattrat`: reads at most `size` bytes of attribute `name` (`size` 0 requests the length).
 /// Returns the length and the bytes read.
 pub fn get_xattr(at: At<'_>, name: &CStr, size: usize) -> io::Result<(usize, Vec<u8>)> {
     let mut value = vec![0u8; size];
@@ -213,7 +213,7 @@ pub fn set_xattr(at: At<'_>, name: &CStr, value: &[u8], flags: u32) -> io::Resul
     Ok(())
 }
 
-/// `listxattrat`: at most `size` bytes of the name list (`size` 0 asks for the length).
+/// `listxattrat`: reads at most `size` bytes of the name list (`size` 0 requests the length).
 pub fn list_xattr(at: At<'_>, size: usize) -> io::Result<(usize, Vec<u8>)> {
     let mut list = vec![0u8; size];
     // SAFETY: name is NUL-terminated; the kernel writes at most `size` bytes into `list`.
