@@ -97,3 +97,45 @@ fn racing_forks_stay_bounded() {
         assert!(zombies <= 3 + 6, "{zombies} unreaped killed children as {who:?}\n{}", describe(&output));
     }
 }
+
+/// A mapping whose path has a multi-byte character across byte 80 of its `/proc/PID/maps` line
+/// (the path column starts at byte 73, so `/tmp/hæ` puts `æ` at bytes 79 and 80) is still
+/// checked: a denied ELF interpreter there kills the program.
+#[test]
+fn interpreter_path_with_multibyte_character_checked() {
+    if !Path::new(DYNAMIC_LOADER).exists() {
+        eprintln!("skipped: {DYNAMIC_LOADER} does not exist");
+        return;
+    }
+    for who in identities() {
+        let scratch = Scratch::new(who, "multibyte-interp");
+        let directory = std::path::PathBuf::from(format!("/tmp/hæ{}-{who:?}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        std::fs::create_dir(&directory).expect("mkdir");
+        std::fs::set_permissions(&directory, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+        let interpreter = directory.join("ld.so");
+        std::fs::copy(DYNAMIC_LOADER, &interpreter).expect("copy loader");
+        std::fs::set_permissions(&interpreter, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let binary = build_with_interpreter(&scratch, who, &interpreter);
+        let denied = format!("{}/**", directory.display());
+
+        let allowed = cordon(who, &["run", "--", &binary]);
+        assert_eq!(allowed.stdout, b"hello ran\n", "allowed as {who:?}: {}", describe(&allowed));
+        let output = cordon(who, &["run", "--deny-exec", &denied, "--", &binary]);
+        let _ = std::fs::remove_dir_all(&directory);
+        assert_eq!(output.stdout, b"", "the program ran as {who:?}\n{}", describe(&output));
+        assert_eq!(output.status.code(), Some(137), "as {who:?}: {}", describe(&output));
+    }
+}
+
+/// The kernel cuts a thread's name to 15 bytes, which may split a UTF-8 character in the
+/// `Name` line of `/proc/TID/status`; the supervisor still reads the caller's credentials.
+#[test]
+fn thread_name_cut_inside_character() {
+    for who in identities() {
+        let script = "import ctypes, os\nctypes.CDLL(None).prctl(15, b'abcdefghijklmn\\xc3', 0, 0, 0)\nos.stat('/')\nprint(open('/etc/hostname').read() != '')";
+        let output = cordon(who, &["run", "--audit-stat", "/**", "--deny-read", "/etc/shadow", "--", "python3", "-c", script]);
+        assert_eq!(output.stdout, b"True\n", "as {who:?}: {}", describe(&output));
+        assert_eq!(output.status.code(), Some(0), "as {who:?}: {}", describe(&output));
+    }
+}

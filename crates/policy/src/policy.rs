@@ -181,6 +181,14 @@ impl Policy {
         }
     }
 
+    /// Like [`Policy::decide`], but `None` when no rule matches and the default would apply.
+    pub fn decide_by_rule(&self, category: Category, path: &[u8]) -> Option<Decision<'_>> {
+        let rules = &self.categories[category.index()];
+        let rule = rules.matcher.last_match(path)?;
+        let (action, origin) = rules.rules[rule];
+        Some(Decision { action, origin: &self.origins[origin] })
+    }
+
     /// Returns the origin of a hide pattern that matches the path itself.
     ///
     /// Only the path is tested, not its ancestors: the supervisor tests each component of a

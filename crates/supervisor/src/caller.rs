@@ -162,14 +162,18 @@ fn read_small_file(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
 
 /// Extracts the innermost (last) `NSpid` and `NStgid` values from `/proc/TID/status` text.
 fn namespace_ids(status: &[u8]) -> Option<(libc::pid_t, libc::pid_t)> {
-    let text = std::str::from_utf8(status).ok()?;
+    // The `Name` line holds the thread's name as raw bytes, cut to 15 bytes, so the text
+    // need not be UTF-8; only the numeric lines are read.
+    let text = String::from_utf8_lossy(status);
     let last = |key: &str| text.lines().find_map(|line| line.strip_prefix(key))?.split_whitespace().last()?.parse().ok();
     Some((last("NSpid:")?, last("NStgid:")?))
 }
 
 /// Extracts the thread group id and credentials from `/proc/TID/status` text.
 fn parse_status(status: &[u8]) -> Option<(libc::pid_t, Credentials)> {
-    let text = std::str::from_utf8(status).ok()?;
+    // Lossy for the same reason as in `namespace_ids`: the `Name` line may be cut inside a
+    // UTF-8 character.
+    let text = String::from_utf8_lossy(status);
     let mut tgid = None;
     let (mut uids, mut gids, mut groups, mut caps, mut umask) = (None, None, Vec::new(), None, None);
     for line in text.lines() {

@@ -223,7 +223,13 @@ fn check_mappings(context: &Context, tid: libc::pid_t, syscall: &'static str) {
         }
     };
     let mut checked: Vec<(u64, u64)> = Vec::new();
-    for mapping in maps.split(|&b| b == b'\n').filter_map(parse_mapping) {
+    for line in maps.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
+        let Some(mapping) = parse_mapping(line) else {
+            // A line that cannot be read could be a mapping that must be checked: fail closed.
+            tracing::warn!(tid, line = %String::from_utf8_lossy(line), "cannot parse a mapping to validate; killing the process");
+            kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
+            return;
+        };
         if !mapping.executable || mapping.inode == 0 || checked.contains(&(mapping.dev, mapping.inode)) {
             continue;
         }
@@ -247,15 +253,16 @@ struct Mapping<'a> {
 
 /// Parses `start-end perms offset major:minor inode path` (the range is not needed).
 fn parse_mapping(line: &[u8]) -> Option<Mapping<'_>> {
-    let text = std::str::from_utf8(line.get(..line.len().min(80))?).unwrap_or("");
+    // The path starts at the first '/' or '[' (the fields before it are ASCII) and may contain
+    // spaces and any bytes.
+    let path_start = line.iter().position(|&b| b == b'/' || b == b'[').unwrap_or(line.len());
+    let text = std::str::from_utf8(&line[..path_start]).ok()?;
     let mut fields = text.split_ascii_whitespace();
     let _range = fields.next()?;
     let perms = fields.next()?;
     let _offset = fields.next()?;
     let (major, minor) = fields.next()?.split_once(':')?;
     let inode: u64 = fields.next()?.parse().ok()?;
-    // The path starts at the first '/' or '[' after the inode field, and may contain spaces.
-    let path_start = line.iter().position(|&b| b == b'/' || b == b'[').unwrap_or(line.len());
     Some(Mapping {
         executable: perms.as_bytes().get(2) == Some(&b'x'),
         dev: libc::makedev(u32::from_str_radix(major, 16).ok()?, u32::from_str_radix(minor, 16).ok()?),

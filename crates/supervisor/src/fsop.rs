@@ -303,7 +303,10 @@ fn fd_call(context: &Context, caller: &Caller, request: &FsRequest, fd: Borrowed
             Ok(name) => name,
             Err(error) => return failure(context, caller, request.syscall, category, false, error),
         };
-        if context.policy.has_rules(category) && !matches!(op, Op::Link { .. }) {
+        // An object without a path (a pipe, socket, memfd, anonymous or deleted file) is the
+        // program's own: only a rule written for its reserved name decides, not the default.
+        let judged = name.first() == Some(&b'/') || context.policy.decide_by_rule(category, &name).is_some();
+        if context.policy.has_rules(category) && judged && !matches!(op, Op::Link { .. }) {
             if let Err(errno) = judge(context, caller, request.syscall, &[category], &name) {
                 return Attempt::Done(Reply::Errno(errno));
             }

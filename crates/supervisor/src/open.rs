@@ -289,8 +289,9 @@ fn open_entry(
     if is_controlling_tty(&stat) {
         return Attempt::Done(open_controlling_tty(context, caller, flags));
     }
+    let retry_missing = flags & libc::O_CREAT != 0;
     let flags = flags & !(libc::O_CREAT | libc::O_EXCL);
-    perform(walk, name, flags, request.mode as u32, &stat)
+    perform(walk, name, flags, request.mode as u32, &stat, retry_missing)
 }
 
 /// `O_CREAT` of a name that did not exist when resolved: needs `create` and the open's own
@@ -350,7 +351,9 @@ fn duplicate(held: Held, flags: i32, object: &libc::stat) -> Reply {
 /// Opens an existing, already-checked entry. FIFOs and devices go to the blocking pool.
 /// Everything else is opened with `O_NONBLOCK` first, so a regular file swapped for a FIFO
 /// after the check cannot stall the worker; the flag is removed afterwards.
-fn perform(walk: &Walk<'_>, name: CString, flags: i32, mode: u32, stat: &libc::stat) -> Attempt {
+/// `retry_missing`: the call had `O_CREAT`, so an entry that vanished after the check is
+/// resolved again (and created, if the policy allows) instead of failing with `ENOENT`.
+fn perform(walk: &Walk<'_>, name: CString, flags: i32, mode: u32, stat: &libc::stat, retry_missing: bool) -> Attempt {
     let (open_flags, cloexec) = supervisor_flags(flags);
     let open_flags = open_flags | libc::O_NOFOLLOW;
     if !is_regular_or_dir(stat) {
@@ -362,6 +365,7 @@ fn perform(walk: &Walk<'_>, name: CString, flags: i32, mode: u32, stat: &libc::s
     let fd = match fs::openat(walk.parent(), &name, open_flags | libc::O_NONBLOCK, mode) {
         Ok(fd) => fd,
         Err(error) if error.raw_os_error() == Some(libc::ELOOP) && flags & libc::O_NOFOLLOW == 0 => return Attempt::Raced,
+        Err(error) if error.raw_os_error() == Some(libc::ENOENT) && retry_missing => return Attempt::Raced,
         Err(error) => return Attempt::Done(Reply::Errno(cordon_sys::errno_of(&error))),
     };
     let opened = match fs::fstat(fd.as_fd()) {

@@ -677,7 +677,7 @@ impl<'a> Walk<'a> {
         };
         let text = fs::readlinkat(proc_dir, &link)?;
         let stat = fs::fstat(object.as_fd())?;
-        let path = self.name_object(&text, &stat)?;
+        let path = self.name_object(&text, &stat).or_else(|failure| unlinked_meanwhile(object.as_fd(), failure))?;
         Ok((object, path, stat))
     }
 
@@ -687,7 +687,7 @@ impl<'a> Walk<'a> {
         let link = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Failure::Errno(libc::EBADF))?;
         let text = fs::readlinkat(fs::cwd(), &link)?;
         let stat = fs::fstat(fd)?;
-        self.name_object(&text, &stat)
+        self.name_object(&text, &stat).or_else(|failure| unlinked_meanwhile(fd, failure))
     }
 
     /// Names an object the kernel described by path text and identity (a line of
@@ -753,6 +753,15 @@ impl<'a> Walk<'a> {
             self.path = child;
         }
         Ok(same)
+    }
+}
+
+/// Names a file that lost its last link while the walk looked for its name, which the walk
+/// refuses with `EACCES` when the status it started from still counted a link.
+fn unlinked_meanwhile(fd: BorrowedFd<'_>, failure: Failure) -> Result<Vec<u8>> {
+    match failure {
+        Failure::Errno(libc::EACCES) if fs::fstat(fd).is_ok_and(|stat| stat.st_nlink == 0) => Ok(b"anon:[deleted]".to_vec()),
+        failure => Err(failure),
     }
 }
 

@@ -342,9 +342,23 @@ fn perform_blocking(own: &mut Own, credentials: &caller::Credentials, work: Bloc
     }
 }
 
+/// Installs an opened file in the caller and completes the call with its fd number. A file
+/// open for writing is installed first and the supervisor's copy closed before the call
+/// completes: otherwise the file would still have a writer for a moment after the program
+/// closed its own fd, and executing it then would fail with `ETXTBSY`.
+fn hand_over(listener: BorrowedFd<'_>, id: u64, fd: OwnedFd, cloexec: bool) -> std::io::Result<()> {
+    let writable = fs::status_flags(fd.as_fd()).is_ok_and(|flags| flags & libc::O_ACCMODE != libc::O_RDONLY);
+    if !writable {
+        return notify::add_fd_and_respond(listener, id, fd.as_fd(), cloexec).map(drop);
+    }
+    let number = notify::add_fd(listener, id, fd.as_fd(), cloexec)?;
+    drop(fd);
+    notify::respond(listener, id, i64::from(number), 0)
+}
+
 fn answer(listener: BorrowedFd<'_>, id: u64, reply: Reply) {
     let result = match reply {
-        Reply::Fd { fd, cloexec } => notify::add_fd_and_respond(listener, id, fd.as_fd(), cloexec).map(drop),
+        Reply::Fd { fd, cloexec } => hand_over(listener, id, fd, cloexec),
         Reply::Errno(errno) => notify::respond(listener, id, 0, errno),
         Reply::Value(value) => notify::respond(listener, id, value, 0),
         Reply::Blocking(_) => notify::respond(listener, id, 0, libc::EAGAIN),

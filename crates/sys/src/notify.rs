@@ -57,6 +57,20 @@ pub fn add_fd_and_respond(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>,
     check_int(unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &add) })
 }
 
+/// Installs `fd` in the caller's fd table without completing the notification, and returns
+/// the new fd number; the notification is answered afterwards with [`respond`].
+pub fn add_fd(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>, cloexec: bool) -> io::Result<i32> {
+    let add = libc::seccomp_notif_addfd {
+        id,
+        flags: 0,
+        srcfd: fd.as_raw_fd() as u32,
+        newfd: 0,
+        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+    };
+    // SAFETY: the kernel reads one seccomp_notif_addfd; srcfd is a borrowed open fd.
+    check_int(unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &add) })
+}
+
 /// Lets the kernel run the call as the caller made it (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`).
 /// Only for calls whose checked arguments are registers, which no other thread can change.
 pub fn continue_call(listener: BorrowedFd<'_>, id: u64) -> io::Result<()> {
