@@ -139,3 +139,34 @@ fn thread_name_cut_inside_character() {
         assert_eq!(output.status.code(), Some(0), "as {who:?}: {}", describe(&output));
     }
 }
+
+/// A script written, closed and executed at once runs: the supervisor's own copy of a file
+/// opened for writing is closed before the open returns, so the exec never sees a writer
+/// (`ETXTBSY`). Before the fix, about 30 % of the rounds failed.
+#[test]
+fn script_executed_after_writing() {
+    let script = r##"
+import os
+bad = 0
+for i in range(300):
+    fd = os.open("s", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+    os.write(fd, b"#!/bin/sh\n")
+    os.close(fd)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv("./s", ["s"])
+        except OSError as error:
+            os._exit(error.errno)
+    bad += os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 26
+    os.unlink("s")
+print("ETXTBSY", bad)
+"##;
+    for who in identities() {
+        let scratch = Scratch::new(who, "etxtbsy");
+        let tree = format!("{}/**", scratch.path.display());
+        let mut command = common::command_as(who, common::cordon_bin(), &["run", "-q", "--allow-modify", &tree, "--", "python3", "-c", script]);
+        let output = command.current_dir(&scratch.path).stdin(std::process::Stdio::null()).output().expect("start cordon");
+        assert_eq!(output.stdout, b"ETXTBSY 0\n", "as {who:?}: {}", describe(&output));
+    }
+}
