@@ -301,6 +301,8 @@ def find_python(args):
 
 
 def check_cordon(args):
+    # Each module runs in its own directory, so a relative path must not reach subprocess.
+    args.cordon = os.path.abspath(args.cordon)
     if not os.access(args.cordon, os.X_OK):
         raise SetupError(
             f"cordon binary {args.cordon} not found or not executable; build it with "
