@@ -136,7 +136,7 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         );
     }
     let program = filter::build_filter_with(options).map_err(|error| SetupError::Filter(error.to_string()))?;
-    if restricts_exec {
+    if restricts_exec && !config.quiet {
         warn_readable_exec_denials(&config.policy);
     }
     // Both rulesets are built before the supervisor restricts itself, and the supervisor is
@@ -348,12 +348,18 @@ fn exit_with_child(pid: libc::pid_t) -> ! {
 /// its code without exec. cordon kills a process that maps such code executable, but the
 /// program can still read the file's bytes and interpret them itself.
 fn warn_readable_exec_denials(policy: &Policy) {
+    // A pattern `/dir/**` compiles to two globs with the same root, so notes are deduplicated.
+    let mut noted: Vec<(String, String)> = Vec::new();
     for (root, origin) in policy.denied_roots(Category::Exec) {
-        if policy.decide(Category::Read, root.as_bytes()).action != Action::Deny {
-            eprintln!(
-                "cordon: note: {origin} denies exec of files below {root} that the sandbox may still read; a matching read deny makes it binding"
-            );
+        let note = (root, origin.to_string());
+        if noted.contains(&note) || policy.decide(Category::Read, note.0.as_bytes()).action == Action::Deny {
+            continue;
         }
+        eprintln!(
+            "cordon: note: {} denies exec of files below {} that the sandbox may still read; a matching read deny makes it binding",
+            note.1, note.0
+        );
+        noted.push(note);
     }
 }
 

@@ -142,7 +142,20 @@ pub fn run(context: Arc<Context>, listener: Arc<OwnedFd>) {
     loop {
         let notification = match notify::receive(listener.as_fd()) {
             Ok(notification) => notification,
-            Err(error) if matches!(error.raw_os_error(), Some(libc::EINTR | libc::ENOENT)) => continue,
+            Err(error) if error.raw_os_error() == Some(libc::EINTR) => continue,
+            // ENOENT: the notification was withdrawn before it was received, or no process
+            // uses the filter any more. Waiting tells the two apart without spinning.
+            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => match notify::wait_for_notification(listener.as_fd()) {
+                Ok(false) => continue,
+                Ok(true) => {
+                    tracing::debug!("no sandboxed process uses the filter any more; worker stops");
+                    return;
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "cannot wait on the notification listener");
+                    return;
+                }
+            },
             Err(error) => {
                 tracing::debug!(%error, "notification listener closed");
                 return;

@@ -71,6 +71,15 @@ pub fn add_fd(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>, cloexec: bo
     check_int(unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &add) })
 }
 
+/// Waits until the listener has a notification or no process uses the filter any more;
+/// returns `true` in the second case (`POLLHUP`), when no notification can come.
+pub fn wait_for_notification(listener: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut poll = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: the kernel reads and writes one pollfd we own.
+    check_int(unsafe { libc::poll(&mut poll, 1, -1) })?;
+    Ok(poll.revents & libc::POLLHUP != 0 && poll.revents & libc::POLLIN == 0)
+}
+
 /// Lets the kernel run the call as the caller made it (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`).
 /// Only for calls whose checked arguments are registers, which no other thread can change.
 pub fn continue_call(listener: BorrowedFd<'_>, id: u64) -> io::Result<()> {
