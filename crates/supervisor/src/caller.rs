@@ -36,7 +36,7 @@ pub struct Caller {
     pub own_view: (libc::pid_t, libc::pid_t),
     /// `/proc/TID`, opened before the notification was validated: every later lookup of the
     /// thread's root, cwd, fds and status goes through it, so a recycled pid cannot redirect it.
-    pub proc_dir: Arc<OwnedFd>,
+    pub proc_dir: Arc<ProcHandles>,
     pub credentials: Credentials,
 }
 
@@ -44,7 +44,7 @@ impl Caller {
     /// Opens the thread's procfs directory and reads its status. The caller must check
     /// `SECCOMP_IOCTL_NOTIF_ID_VALID` afterwards before trusting anything read here.
     pub fn open(tid: libc::pid_t) -> io::Result<Caller> {
-        Caller::with_dir(tid, Arc::new(open_proc_dir(tid)?))
+        Caller::with_dir(tid, Arc::new(ProcHandles::open(tid)?))
     }
 
     /// Like [`Caller::open`], reusing the thread's procfs handle from `dirs`. A handle stays
@@ -58,14 +58,14 @@ impl Caller {
             dirs.forget(tid);
         }
         let generation = dirs.generation();
-        let dir = Arc::new(open_proc_dir(tid)?);
+        let dir = Arc::new(ProcHandles::open(tid)?);
         let caller = Caller::with_dir(tid, Arc::clone(&dir))?;
         dirs.insert(tid, dir, generation);
         Ok(caller)
     }
 
-    fn with_dir(tid: libc::pid_t, proc_dir: Arc<OwnedFd>) -> io::Result<Caller> {
-        let status = read_status(proc_dir.as_fd())?;
+    fn with_dir(tid: libc::pid_t, proc_dir: Arc<ProcHandles>) -> io::Result<Caller> {
+        let status = proc_dir.read_status()?;
         let (tgid, credentials) = parse_status(&status).ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
         let own_view = namespace_ids(&status).unwrap_or((tid, tgid));
         Ok(Caller { tid, tgid, own_view, proc_dir, credentials })
@@ -83,44 +83,64 @@ impl Caller {
     }
 }
 
-fn open_proc_dir(tid: libc::pid_t) -> io::Result<OwnedFd> {
-    let path = format!("/proc/{tid}\0");
-    let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)
+/// A thread's `/proc/TID` directory and its open `status` file. Both stay bound to the task
+/// they were opened for: once it has exited, reading `status` fails.
+pub struct ProcHandles {
+    dir: OwnedFd,
+    status: OwnedFd,
 }
 
-/// Reads `status` of a procfs task directory. procfs produces the whole file in one read when
-/// it fits the buffer, so one read is enough unless it filled the buffer.
-fn read_status(dir: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
-    let fd = fs::openat(dir, c"status", libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
-    let mut contents = vec![0u8; 8192];
-    let count = process::read_fd(fd.as_fd(), &mut contents)?;
-    if count == contents.len() {
-        return read_small_file(dir, c"status");
+impl ProcHandles {
+    fn open(tid: libc::pid_t) -> io::Result<ProcHandles> {
+        let path = format!("/proc/{tid}\0");
+        let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let dir = fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
+        let status = fs::openat(dir.as_fd(), c"status", libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+        Ok(ProcHandles { dir, status })
     }
-    contents.truncate(count);
-    Ok(contents)
+
+    /// Reads the current `status`: a read from offset 0 makes procfs produce the file afresh,
+    /// and it produces the whole file in one read when it fits the buffer.
+    fn read_status(&self) -> io::Result<Vec<u8>> {
+        let mut contents = vec![0u8; 8192];
+        let count = process::read_from_start(self.status.as_fd(), &mut contents)?;
+        if count == 0 {
+            // The task has exited.
+            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        if count == contents.len() {
+            return read_small_file(self.dir.as_fd(), c"status");
+        }
+        contents.truncate(count);
+        Ok(contents)
+    }
+}
+
+impl AsFd for ProcHandles {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
 }
 
 /// Procfs handles of sandboxed threads, kept between their calls. The tracer removes a
 /// thread's handle when it exits or execs. An insertion that raced with a removal is dropped,
 /// because the generation counter moved.
 pub struct ProcDirs {
-    dirs: RwLock<HashMap<libc::pid_t, Arc<OwnedFd>>>,
+    dirs: RwLock<HashMap<libc::pid_t, Arc<ProcHandles>>>,
     generation: AtomicU64,
     /// Without a tracer no exits are reported, so no handle is kept.
     enabled: bool,
 }
 
 /// Handles kept at most, so that many threads cannot exhaust the supervisor's fds.
-const MAX_PROC_DIRS: usize = 256;
+const MAX_PROC_DIRS: usize = 128;
 
 impl ProcDirs {
     pub fn new(enabled: bool) -> ProcDirs {
         ProcDirs { dirs: RwLock::new(HashMap::new()), generation: AtomicU64::new(0), enabled }
     }
 
-    fn get(&self, tid: libc::pid_t) -> Option<Arc<OwnedFd>> {
+    fn get(&self, tid: libc::pid_t) -> Option<Arc<ProcHandles>> {
         let dirs = self.dirs.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         dirs.get(&tid).cloned()
     }
@@ -129,7 +149,7 @@ impl ProcDirs {
         self.generation.load(Ordering::SeqCst)
     }
 
-    fn insert(&self, tid: libc::pid_t, dir: Arc<OwnedFd>, generation: u64) {
+    fn insert(&self, tid: libc::pid_t, dir: Arc<ProcHandles>, generation: u64) {
         if !self.enabled {
             return;
         }

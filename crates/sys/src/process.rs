@@ -114,6 +114,22 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// Reads into `buffer`, retrying on `EINTR`. Does not allocate (safe after fork).
+/// Reads from offset 0 of `fd` into `buffer` (`pread`), which makes procfs produce a file
+/// afresh, retrying on `EINTR`.
+pub fn read_from_start(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: the kernel writes at most buffer.len() bytes into the buffer we own.
+        let count = unsafe { libc::pread(fd.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len(), 0) };
+        if count >= 0 {
+            return Ok(count as usize);
+        }
+        let error = io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EINTR) {
+            return Err(error);
+        }
+    }
+}
+
 pub fn read_fd(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> io::Result<usize> {
     loop {
         // SAFETY: the kernel writes at most buffer.len() bytes into the buffer we own.
