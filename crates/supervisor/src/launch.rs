@@ -92,12 +92,12 @@ struct Exec {
 }
 
 /// Runs the sandbox and returns the exit status cordon should exit with.
-/// Whether `category` needs checks: it has rules, or its default is not a plain allow.
+/// Returns whether `category` needs checks: it has rules, or its default is not a plain allow.
 fn restricts(policy: &cordon_policy::Policy, category: Category) -> bool {
     policy.has_rules(category) || policy.default_action(category) != Action::Allow
 }
 
-/// Whether the file-system hot path can run in the kernel: the policy allows reading and
+/// Returns whether the file-system hot path can run in the kernel: the policy allows reading and
 /// stat of everything, without audit, and hides nothing, so Landlock's bound (`/` for reads)
 /// and the policy agree on every read-only open, stat and listing.
 pub fn takes_kernel_path(policy: &cordon_policy::Policy) -> bool {

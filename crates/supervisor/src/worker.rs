@@ -144,7 +144,7 @@ pub fn run(context: Arc<Context>, listener: Arc<OwnedFd>) {
             Ok(notification) => notification,
             Err(error) if error.raw_os_error() == Some(libc::EINTR) => continue,
             // ENOENT: the notification was withdrawn before it was received, or no process
-            // uses the filter any more. Waiting tells the two apart without spinning.
+            // uses the filter any more. Waiting on the listener distinguishes the two without spinning.
             Err(error) if error.raw_os_error() == Some(libc::ENOENT) => match notify::wait_for_notification(listener.as_fd()) {
                 Ok(false) => continue,
                 Ok(true) => {

@@ -58,7 +58,7 @@ pub fn add_fd_and_respond(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>,
 }
 
 /// Installs `fd` in the caller's fd table without completing the notification, and returns
-/// the new fd number; the notification is answered afterwards with [`respond`].
+/// the new fd number. The caller completes the notification afterwards with [`respond`].
 pub fn add_fd(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>, cloexec: bool) -> io::Result<i32> {
     let add = libc::seccomp_notif_addfd {
         id,
@@ -71,8 +71,8 @@ pub fn add_fd(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>, cloexec: bo
     check_int(unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &add) })
 }
 
-/// Waits until the listener has a notification or no process uses the filter any more;
-/// returns `true` in the second case (`POLLHUP`), when no notification can come.
+/// Waits until the listener has a notification or no process uses the filter any more.
+/// Returns `true` in the second case (`POLLHUP`), because then no notification can come.
 pub fn wait_for_notification(listener: BorrowedFd<'_>) -> io::Result<bool> {
     let mut poll = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     // SAFETY: the kernel reads and writes one pollfd we own.
