@@ -1118,3 +1118,32 @@ attempt("clone", lambda: sys_call("open_tree", AT_FDCWD, d + "/readable", {OPEN_
         );
     }
 }
+
+/// Calls on an open file are checked against the file's name when their category has rules,
+/// and run in the kernel when it has none.
+#[test]
+fn fd_forms_follow_category_rules() {
+    let body = r#"
+fd = os.open("target", os.O_RDWR)
+attempt("fstat", lambda: os.fstat(fd).st_size)
+attempt("ftruncate", lambda: os.ftruncate(fd, 1))
+attempt("fchmod", lambda: os.fchmod(fd, 0o640))
+"#;
+    for who in identities() {
+        let dir = common::Scratch::new(who, "fd-forms");
+        let target = dir.write(who, "target", b"contents");
+        let target_text = target.display().to_string();
+        let command = python_command(&dir.path, body);
+        let cases: [(Vec<String>, [&str; 3]); 3] = [
+            (strings!["-q", "--allow-write", &target_text, "--deny-stat", &target_text], ["fstat EACCES", "ftruncate ok None", "fchmod ok None"]),
+            (strings!["-q", "--allow-write", &target_text, "--deny-attr", &target_text], ["fstat ok 8", "ftruncate EACCES", "fchmod EACCES"]),
+            // No attr rules: the fd-only calls run in the kernel, whatever attr's default.
+            (strings!["-q", "--allow-write", &target_text], ["fstat ok 8", "ftruncate ok None", "fchmod ok None"]),
+        ];
+        for (policy, expected) in cases {
+            std::fs::write(&target, b"contents").expect("reset target");
+            let output = run_sandboxed(who, &dir.path, &policy, &command);
+            assert_lines(&output, &expected, &format!("{policy:?} as {who:?}"));
+        }
+    }
+}
