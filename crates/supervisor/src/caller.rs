@@ -66,8 +66,8 @@ impl Caller {
 
     fn with_dir(tid: libc::pid_t, proc_dir: Arc<ProcHandles>) -> io::Result<Caller> {
         let status = proc_dir.read_status()?;
-        let (tgid, credentials) = parse_status(&status).ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
-        let own_view = namespace_ids(&status).unwrap_or((tid, tgid));
+        let Status { tgid, credentials, own_view } = parse_status(&status).ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
+        let own_view = own_view.unwrap_or((tid, tgid));
         Ok(Caller { tid, tgid, own_view, proc_dir, credentials })
     }
 
@@ -180,33 +180,38 @@ fn read_small_file(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     }
 }
 
-/// Extracts the innermost (last) `NSpid` and `NStgid` values from `/proc/TID/status` text.
-fn namespace_ids(status: &[u8]) -> Option<(libc::pid_t, libc::pid_t)> {
-    // The `Name` line holds the thread's name as raw bytes, cut to 15 bytes, so the text
-    // need not be UTF-8; only the numeric lines are read.
-    let text = String::from_utf8_lossy(status);
-    let last = |key: &str| text.lines().find_map(|line| line.strip_prefix(key))?.split_whitespace().last()?.parse().ok();
-    Some((last("NSpid:")?, last("NStgid:")?))
+/// The fields of `/proc/TID/status` the supervisor needs.
+struct Status {
+    tgid: libc::pid_t,
+    credentials: Credentials,
+    /// The innermost (last) `NSpid` and `NStgid` values.
+    own_view: Option<(libc::pid_t, libc::pid_t)>,
 }
 
-/// Extracts the thread group id and credentials from `/proc/TID/status` text.
-fn parse_status(status: &[u8]) -> Option<(libc::pid_t, Credentials)> {
-    // Lossy for the same reason as in `namespace_ids`: the `Name` line may be cut inside a
-    // UTF-8 character.
-    let text = String::from_utf8_lossy(status);
+/// Extracts the thread group id, credentials and namespace ids from `/proc/TID/status`, in
+/// one pass over the lines as bytes: the `Name` line holds the thread's name as raw bytes,
+/// cut to 15 bytes, so the text need not be UTF-8, and only the numeric lines are read.
+fn parse_status(status: &[u8]) -> Option<Status> {
     let mut tgid = None;
     let (mut uids, mut gids, mut groups, mut caps, mut umask) = (None, None, Vec::new(), None, None);
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
-        let value = value.trim();
+    let (mut ns_pid, mut ns_tgid) = (None, None);
+    for line in status.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let key = &line[..colon];
+        if !matches!(key, b"Tgid" | b"Uid" | b"Gid" | b"Groups" | b"CapEff" | b"Umask" | b"NSpid" | b"NStgid") {
+            continue;
+        }
+        let value = std::str::from_utf8(&line[colon + 1..]).ok()?.trim();
+        let last = || value.split_ascii_whitespace().last()?.parse::<libc::pid_t>().ok();
         match key {
-            "Tgid" => tgid = value.parse().ok(),
-            "Uid" => uids = parse_four(value),
-            "Gid" => gids = parse_four(value),
-            "Groups" => groups = value.split_whitespace().filter_map(|g| g.parse().ok()).collect(),
-            "CapEff" => caps = u64::from_str_radix(value, 16).ok(),
-            "Umask" => umask = u32::from_str_radix(value, 8).ok(),
-            _ => {}
+            b"Tgid" => tgid = value.parse().ok(),
+            b"Uid" => uids = parse_four(value),
+            b"Gid" => gids = parse_four(value),
+            b"Groups" => groups = value.split_ascii_whitespace().filter_map(|g| g.parse().ok()).collect(),
+            b"CapEff" => caps = u64::from_str_radix(value, 16).ok(),
+            b"Umask" => umask = u32::from_str_radix(value, 8).ok(),
+            b"NSpid" => ns_pid = last(),
+            _ => ns_tgid = last(),
         }
     }
     let (uids, gids) = (uids?, gids?);
@@ -221,11 +226,12 @@ fn parse_status(status: &[u8]) -> Option<(libc::pid_t, Credentials)> {
         effective_caps: caps?,
         umask: umask?,
     };
-    Some((tgid?, credentials))
+    let own_view = ns_pid.zip(ns_tgid);
+    Some(Status { tgid: tgid?, credentials, own_view })
 }
 
 fn parse_four(value: &str) -> Option<[u32; 4]> {
-    let mut ids = value.split_whitespace().map(|v| v.parse::<u32>());
+    let mut ids = value.split_ascii_whitespace().map(|v| v.parse::<u32>());
     Some([ids.next()?.ok()?, ids.next()?.ok()?, ids.next()?.ok()?, ids.next()?.ok()?])
 }
 
@@ -367,5 +373,28 @@ impl Drop for Adopted<'_> {
 impl AsFd for Caller {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.proc_dir.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_with_cut_name_parses() {
+        let status = b"Name:\tabcdefghijklmn\xc3\nUmask:\t0027\nState:\tR (running)\nTgid:\t41\nPid:\t42\nUid:\t1000\t1001\t1002\t1003\nGid:\t2000\t2001\t2002\t2003\nGroups:\t4 24 27 \nNStgid:\t41\t7\nNSpid:\t42\t8\nCapEff:\t0000000000000400\n";
+        let parsed = parse_status(status).expect("parses");
+        assert_eq!(parsed.tgid, 41);
+        assert_eq!(parsed.own_view, Some((8, 7)));
+        assert_eq!((parsed.credentials.ruid, parsed.credentials.euid, parsed.credentials.fsuid), (1000, 1001, 1003));
+        assert_eq!((parsed.credentials.rgid, parsed.credentials.egid, parsed.credentials.fsgid), (2000, 2001, 2003));
+        assert_eq!(parsed.credentials.groups, vec![4, 24, 27]);
+        assert_eq!(parsed.credentials.effective_caps, 0x400);
+        assert_eq!(parsed.credentials.umask, 0o027);
+    }
+
+    #[test]
+    fn status_without_credentials_fails() {
+        assert!(parse_status(b"Name:\tx\nTgid:\t1\n").is_none());
     }
 }
