@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use cordon_sys::{creds, fs, process};
@@ -88,6 +88,9 @@ impl Caller {
 pub struct ProcHandles {
     dir: OwnedFd,
     status: OwnedFd,
+    /// A pidfd of the thread (`PIDFD_THREAD`), opened when a call first names one of its fds.
+    pidfd: OnceLock<OwnedFd>,
+    tid: libc::pid_t,
 }
 
 impl ProcHandles {
@@ -96,7 +99,19 @@ impl ProcHandles {
         let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let dir = fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
         let status = fs::openat(dir.as_fd(), c"status", libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
-        Ok(ProcHandles { dir, status })
+        Ok(ProcHandles { dir, status, pidfd: OnceLock::new(), tid })
+    }
+
+    /// Returns a pidfd of the thread, bound to the task like the other handles. Callers open it
+    /// only while decoding a call, before the notification is validated, so the validation
+    /// proves that the tid still named the calling thread when the pidfd was opened.
+    pub fn pidfd(&self) -> io::Result<BorrowedFd<'_>> {
+        if let Some(pidfd) = self.pidfd.get() {
+            return Ok(pidfd.as_fd());
+        }
+        let opened = process::pidfd_open(self.tid, process::PIDFD_THREAD)?;
+        // Another worker may have set it meanwhile; both refer to the same thread.
+        Ok(self.pidfd.get_or_init(|| opened).as_fd())
     }
 
     /// Reads the current `status`: a read from offset 0 makes procfs produce the file afresh,

@@ -4,7 +4,7 @@
 //! flags as the kernel does before any lookup.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use cordon_policy::Category;
 use cordon_sys::process;
@@ -174,8 +174,8 @@ pub fn take_fd(caller: &Caller, fd: u64) -> Result<OwnedFd, i32> {
     if fd < 0 {
         return Err(libc::EBADF);
     }
-    let pidfd = process::pidfd_open(caller.tid, process::PIDFD_THREAD).map_err(|_| libc::EBADF)?;
-    process::pidfd_getfd(pidfd.as_fd(), fd).map_err(|error| match error.raw_os_error() {
+    let pidfd = caller.proc_dir.pidfd().map_err(|_| libc::EBADF)?;
+    process::pidfd_getfd(pidfd, fd).map_err(|error| match error.raw_os_error() {
         Some(libc::EBADF) => libc::EBADF,
         _ => {
             tracing::debug!(%error, fd, "cannot duplicate the caller's fd");
