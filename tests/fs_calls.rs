@@ -1147,3 +1147,22 @@ attempt("fchmod", lambda: os.fchmod(fd, 0o640))
         }
     }
 }
+
+/// Device nodes are never created, even by root in a tree where creating is allowed, while
+/// FIFOs and sockets are.
+#[test]
+fn device_nodes_refused() {
+    let body = r#"
+attempt("char", lambda: sys_call("mknod", d + "/null-copy", 0o20666, os.makedev(1, 3)))
+attempt("block", lambda: sys_call("mknod", d + "/disk", 0o60600, os.makedev(8, 0)))
+attempt("fifo", lambda: sys_call("mknod", d + "/fifo", 0o10600, 0))
+"#;
+    for who in identities() {
+        let dir = common::Scratch::new(who, "mknod-devices");
+        let tree = format!("{}/**", dir.path.display());
+        let command = python_command(&dir.path, body);
+        let output = run_sandboxed(who, &dir.path, &strings!["-q", "--allow-modify", tree], &command);
+        assert_lines(&output, &["char EPERM", "block EPERM", "fifo ok 0"], &format!("mknod under cordon as {who:?}"));
+        assert!(!dir.join("null-copy").exists(), "a device node was created as {who:?}");
+    }
+}

@@ -334,6 +334,10 @@ fn done(result: std::io::Result<()>) -> Reply {
 fn create(op: &Op, dir: BorrowedFd<'_>, name: &CStr) -> Result<Reply, i32> {
     let result = match op {
         Op::Mkdir { mode } => fsops::mkdir(dir, name, *mode),
+        // A device node would open whatever device it names, a whole disk included, under a
+        // path the policy lets the sandbox write; creating one is refused, as it is for
+        // unprivileged processes natively.
+        Op::Mknod { mode, .. } if matches!(mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFBLK) => return Err(libc::EPERM),
         Op::Mknod { mode, dev } => fsops::mknod(dir, name, *mode, *dev),
         Op::Symlink { target } => fsops::symlink(target, dir, name),
         _ => return Err(libc::EINVAL),
