@@ -1166,3 +1166,51 @@ attempt("fifo", lambda: sys_call("mknod", d + "/fifo", 0o10600, 0))
         assert!(!dir.join("null-copy").exists(), "a device node was created as {who:?}");
     }
 }
+
+/// A privileged sandbox cannot make set-user-ID programs or give files capabilities in a tree
+/// it may change: chmod and fchmod with the bits give EPERM, a new file loses them, and
+/// `security.capability` cannot be set. An unprivileged caller may set the bits on its own
+/// files, as natively.
+#[test]
+fn privilege_bits_refused_to_root() {
+    let body = r#"
+open(d + "/prog", "w").close()
+attempt("chmod", lambda: os.chmod(d + "/prog", 0o4755))
+fd = os.open(d + "/prog", os.O_RDONLY)
+attempt("fchmod", lambda: os.fchmod(fd, 0o2755))
+attempt("plain chmod", lambda: os.chmod(d + "/prog", 0o755))
+os.close(os.open(d + "/created", os.O_WRONLY | os.O_CREAT, 0o4755))
+attempt("created mode", lambda: oct(os.stat(d + "/created").st_mode & 0o7777))
+attempt("setcap", lambda: os.setxattr(d + "/prog", "security.capability", b"\x01\x00\x00\x02" + b"\x00" * 16))
+"#;
+    for who in identities() {
+        let dir = common::Scratch::new(who, "privilege-bits");
+        let tree = format!("{}/**", dir.path.display());
+        let command = python_command(&dir.path, body);
+        // Only the bits a privileged identity could misuse are refused.
+        let expected: Vec<&str> = if who == Identity::Invoker && common::is_root() {
+            vec!["chmod EPERM", "fchmod EPERM", "plain chmod ok None", "created mode ok 0o755", "setcap EPERM"]
+        } else {
+            vec!["chmod ok None", "fchmod ok None", "plain chmod ok None", "created mode ok 0o4755", "setcap EPERM"]
+        };
+        // With attr rules every chmod reaches the supervisor; without them fchmod of plain
+        // modes runs in the kernel and only the special bits reach it.
+        for policy in [strings!["-q", "--allow-modify", &tree], strings!["-q", "--allow-write", &tree, "--allow-create", &tree]] {
+            let _ = std::fs::remove_file(dir.join("created"));
+            let _ = std::fs::remove_file(dir.join("prog"));
+            let output = run_sandboxed(who, &dir.path, &policy, &command);
+            if policy.len() == 3 {
+                assert_lines(&output, &expected, &format!("{policy:?} as {who:?}"));
+            } else {
+                // Without attr rules, chmod is denied by attr's default; fchmod is checked by
+                // the supervisor only for the special bits.
+                let fchmod = output_line(&output, "fchmod");
+                assert_eq!(fchmod, expected[1], "{policy:?} as {who:?}\n{}", describe(&output));
+            }
+        }
+    }
+}
+
+fn output_line(output: &std::process::Output, prefix: &str) -> String {
+    String::from_utf8_lossy(&output.stdout).lines().find(|line| line.starts_with(&format!("{prefix} "))).unwrap_or_default().to_owned()
+}

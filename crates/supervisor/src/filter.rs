@@ -176,6 +176,7 @@ pub const NOTIFIED: &[i64] = &[
     libc::SYS_unlink,
     libc::SYS_symlink,
     libc::SYS_chmod,
+    libc::SYS_fchmod,
     libc::SYS_chown,
     libc::SYS_lchown,
     libc::SYS_utime,
@@ -274,6 +275,14 @@ const READ_ONLY_OPEN: Verdict = Verdict::ArgCheck(ArgRule {
 /// `openat` under the read shortcut, with the flags in arg2.
 const READ_ONLY_OPENAT: Verdict = Verdict::ArgCheck(ArgRule {
     tests: &[arg_test(2, ArgCondition::AnyBitSet(NOT_READ_ONLY), Action::Notify)],
+    otherwise: Action::Allow,
+});
+
+/// `fchmod` notifies when the mode (arg1, `umode_t`) has the set-user-ID or set-group-ID
+/// bit, which the supervisor refuses to privileged callers; other modes run in the kernel
+/// unless attr rules make every `fchmod` notify.
+const FCHMOD_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
+    tests: &[arg_test(1, ArgCondition::AnyBitSet(libc::S_ISUID | libc::S_ISGID), Action::Notify)],
     otherwise: Action::Allow,
 });
 
@@ -570,7 +579,7 @@ pub static SYSCALLS: &[Syscall] = &[
     row(88, "symlink", NOTIFY), // the supervisor checks the path and performs the change
     row(89, "readlink", ALLOW),
     row(90, "chmod", NOTIFY), // the supervisor checks the path and performs the change
-    row(91, "fchmod", ALLOW),
+    row(91, "fchmod", FCHMOD_CHECK), // set-user-ID and set-group-ID bits notify
     row(92, "chown", NOTIFY), // the supervisor checks the path and performs the change
     row(93, "fchown", ALLOW),
     row(94, "lchown", NOTIFY), // the supervisor checks the path and performs the change
@@ -1518,9 +1527,9 @@ mod tests {
             }
             checked_rows += 1;
         }
-        // clone, unshare, ioctl, personality, seccomp, open_tree, ten pid-first calls and four
-        // priority calls.
-        assert_eq!(checked_rows, 20);
+        // clone, unshare, ioctl, personality, seccomp, open_tree, fchmod, ten pid-first calls
+        // and four priority calls.
+        assert_eq!(checked_rows, 21);
     }
 
     /// Cases written out by hand, so that a wrong rule in the table fails here even when the

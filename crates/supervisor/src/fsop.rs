@@ -219,7 +219,7 @@ fn path_call(context: &Context, caller: &Caller, request: &FsRequest, arg: &Path
             if let Err(errno) = judge(context, caller, request.syscall, &[Category::Create], &canonical) {
                 return Attempt::Done(Reply::Errno(errno));
             }
-            create(op, walk.parent(), &name).into()
+            create(caller, op, walk.parent(), &name).into()
         }
         Target::Entry { name, stat: Some(stat) } => {
             if op.creates() {
@@ -316,7 +316,13 @@ fn fd_call(context: &Context, caller: &Caller, request: &FsRequest, fd: Borrowed
         Op::Listing { buffer, size, wide } => listing_reply(context, caller, fd, &name, *buffer, *size, *wide).into(),
         Op::Link { to } => link_object(context, caller, request.syscall, LinkSource::Fd(fd), &name, None, to),
         Op::Truncate { length } => Attempt::Done(done(fsops::ftruncate(fd, *length))),
-        Op::Chmod { mode } if request.syscall == "fchmod" => Attempt::Done(done(fsops::fchmod(fd, *mode))),
+        Op::Chmod { mode } if request.syscall == "fchmod" => {
+            let directory = fs::fstat(fd).is_ok_and(|stat| is_type(&stat, libc::S_IFDIR));
+            if sets_privilege_bits(caller, *mode, directory) {
+                return Attempt::Done(Reply::Errno(libc::EPERM));
+            }
+            Attempt::Done(done(fsops::fchmod(fd, *mode)))
+        }
         Op::Chown { uid, gid } if request.syscall == "fchown" => Attempt::Done(done(fsops::fchown(fd, *uid, *gid))),
         Op::Mark { instance, flags, mask } if flags & crate::fscall::FAN_MARK_FLUSH != 0 => Attempt::Done(done(fsops::fanotify_mark(instance.as_fd(), *flags, *mask, None))),
         _ => flow_attempt(perform(context, caller, op, Place::Object(fd), None, true, &name)),
@@ -330,15 +336,39 @@ fn done(result: std::io::Result<()>) -> Reply {
     }
 }
 
+/// The extended attribute that gives a program file capabilities when it is executed.
+const FILE_CAPABILITIES: &[u8] = b"security.capability";
+
+/// Returns whether a privileged caller (uid 0 for files, or any effective capability) would
+/// set the set-user-ID bit, or the set-group-ID bit of a file that is not a directory. A
+/// sandbox run as root could otherwise leave a set-user-ID root program in a tree it may
+/// change, for users outside the sandbox to run. Unprivileged callers may set the bits on
+/// their own files, which grants nothing beyond their own ids.
+pub(crate) fn sets_privilege_bits(caller: &Caller, mode: u32, directory: bool) -> bool {
+    let privileged = caller.credentials.fsuid == 0 || caller.credentials.effective_caps != 0;
+    let special = if directory { libc::S_ISUID } else { libc::S_ISUID | libc::S_ISGID };
+    privileged && mode & special != 0
+}
+
+/// Returns the mode a privileged caller's new file gets: without the set-user-ID and
+/// set-group-ID bits (see [`sets_privilege_bits`]).
+pub(crate) fn creation_mode(caller: &Caller, mode: u32) -> u32 {
+    if sets_privilege_bits(caller, mode, false) {
+        mode & !(libc::S_ISUID | libc::S_ISGID)
+    } else {
+        mode
+    }
+}
+
 /// Creates the entry `name` in `dir` (the name did not exist when resolved).
-fn create(op: &Op, dir: BorrowedFd<'_>, name: &CStr) -> Result<Reply, i32> {
+fn create(caller: &Caller, op: &Op, dir: BorrowedFd<'_>, name: &CStr) -> Result<Reply, i32> {
     let result = match op {
         Op::Mkdir { mode } => fsops::mkdir(dir, name, *mode),
         // A device node would open whatever device it names, a whole disk included, under a
         // path the policy lets the sandbox write; creating one is refused, as it is for
         // unprivileged processes natively.
         Op::Mknod { mode, .. } if matches!(mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFBLK) => return Err(libc::EPERM),
-        Op::Mknod { mode, dev } => fsops::mknod(dir, name, *mode, *dev),
+        Op::Mknod { mode, dev } => fsops::mknod(dir, name, creation_mode(caller, *mode), *dev),
         Op::Symlink { target } => fsops::symlink(target, dir, name),
         _ => return Err(libc::EINVAL),
     };
@@ -435,6 +465,13 @@ fn perform(context: &Context, caller: &Caller, op: &Op, place: Place<'_>, stat: 
             Place::Object(_) => Err(Flow::Errno(libc::EBUSY)),
         },
         Op::Chmod { mode } => {
+            let directory = match stat {
+                Some(stat) => is_type(stat, libc::S_IFDIR),
+                None => fs::fstat(at.dir).is_ok_and(|stat| is_type(&stat, libc::S_IFDIR)),
+            };
+            if sets_privilege_bits(caller, *mode, directory) {
+                return Err(Flow::Errno(libc::EPERM));
+            }
             match fsops::chmod(at, *mode) {
                 Ok(()) => Ok(Reply::Value(0)),
                 // fchmodat2 refuses to change a symlink; one that appeared where a file was
@@ -457,6 +494,9 @@ fn perform(context: &Context, caller: &Caller, op: &Op, place: Place<'_>, stat: 
             Ok(Reply::Value(0))
         }
         Op::SetXattr { name, value, flags } => {
+            if name.as_bytes() == FILE_CAPABILITIES {
+                return Err(Flow::Errno(libc::EPERM));
+            }
             let object = xattr_object(place)?;
             fsops::set_xattr(object.at(), name, value, *flags).map_err(errno)?;
             Ok(Reply::Value(0))

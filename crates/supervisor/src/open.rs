@@ -206,7 +206,8 @@ fn open_directory(context: &Context, caller: &Caller, request: &OpenRequest, fla
         return Reply::Errno(errno);
     }
     let (open_flags, cloexec) = supervisor_flags(flags);
-    match fs::openat(walk.parent(), c".", open_flags, request.mode as u32) {
+    let mode = crate::fsop::creation_mode(caller, request.mode as u32);
+    match fs::openat(walk.parent(), c".", open_flags, mode) {
         Ok(fd) => Reply::Fd { fd, cloexec },
         Err(error) => Reply::Errno(cordon_sys::errno_of(&error)),
     }
@@ -312,7 +313,8 @@ fn create_entry(context: &Context, caller: &Caller, request: &OpenRequest, flags
         Action::Deny | Action::Kill => flags & !(libc::O_CREAT | libc::O_EXCL),
     };
     let (open_flags, cloexec) = supervisor_flags(flags);
-    match fs::openat(walk.parent(), name, open_flags | libc::O_NOFOLLOW, request.mode as u32) {
+    let mode = crate::fsop::creation_mode(caller, request.mode as u32);
+    match fs::openat(walk.parent(), name, open_flags | libc::O_NOFOLLOW, mode) {
         Ok(fd) => Attempt::Done(Reply::Fd { fd, cloexec }),
         Err(error) if error.raw_os_error() == Some(libc::ENOENT) && flags & libc::O_CREAT == 0 => {
             report(context, caller, request.syscall, Category::Create, path, Outcome::Deny, create.1.clone());
