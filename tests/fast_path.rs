@@ -1,6 +1,6 @@
 //! The kernel-only path: when the policy allows reading and stat of everything and hides
 //! nothing, read-only opens, the stat family, listings and `access` run in the kernel within
-//! Landlock's bound, and cordon says so at start-up (debug level). These tests show that each
+//! Landlock's bound, and cordon logs that at start-up (debug level). These tests show that each
 //! policy shape takes the expected path, that the path really leaves those calls untrapped,
 //! and that the shortcut cannot carry a write, a truncation or a creation past the supervisor.
 

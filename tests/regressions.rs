@@ -141,7 +141,7 @@ fn thread_name_cut_inside_character() {
 }
 
 /// A script written, closed and executed at once runs: the supervisor's own copy of a file
-/// opened for writing is closed before the open returns, so the exec never sees a writer
+/// opened for writing is closed before the open returns, so the exec finds no writer
 /// (`ETXTBSY`). Before the fix, about 30 % of the rounds failed.
 #[test]
 fn script_executed_after_writing() {

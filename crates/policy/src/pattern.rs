@@ -158,7 +158,7 @@ pub(crate) fn is_whole_tree(glob: &str) -> bool {
 }
 
 /// Whether `glob` may match some path strictly below directory `dir`, compared component by
-/// component. Unsure cases answer `true`: a `**` component, alternations (which may hold a
+/// component. Unsure cases return `true`: a `**` component, alternations (which may contain a
 /// `/`), a component that fails to compile, a directory that is not UTF-8.
 pub(crate) fn may_match_below(glob: &str, dir: &[u8]) -> bool {
     let Ok(dir) = std::str::from_utf8(dir) else { return true };

@@ -204,7 +204,7 @@ struct Status {
 }
 
 /// Extracts the thread group id, credentials and namespace ids from `/proc/TID/status`, in
-/// one pass over the lines as bytes: the `Name` line holds the thread's name as raw bytes,
+/// one pass over the lines as bytes: the `Name` line contains the thread's name as raw bytes,
 /// cut to 15 bytes, so the text need not be UTF-8, and only the numeric lines are read.
 fn parse_status(status: &[u8]) -> Option<Status> {
     let mut tgid = None;

@@ -243,7 +243,7 @@ pub const STAT_CALLS: &[i64] = &[
 ];
 
 /// `access`, `faccessat`, `faccessat2`: notify unless the kernel-only path is taken, because
-/// their answer also depends on the read, write and exec rules.
+/// their result also depends on the read, write and exec rules.
 pub const ACCESS_CALLS: &[i64] = &[libc::SYS_access, libc::SYS_faccessat, libc::SYS_faccessat2];
 
 /// Directory listings: notify when the policy has stat or hide rules, so hidden entries can
@@ -279,8 +279,8 @@ const READ_ONLY_OPENAT: Verdict = Verdict::ArgCheck(ArgRule {
 });
 
 /// `fchmod` notifies when the mode (arg1, `umode_t`) has the set-user-ID or set-group-ID
-/// bit, which the supervisor refuses to privileged callers; other modes run in the kernel
-/// unless attr rules make every `fchmod` notify.
+/// bit, because the supervisor rejects those bits for privileged callers. Other modes run in
+/// the kernel unless attr rules make every `fchmod` notify.
 const FCHMOD_CHECK: Verdict = Verdict::ArgCheck(ArgRule {
     tests: &[arg_test(1, ArgCondition::AnyBitSet(libc::S_ISUID | libc::S_ISGID), Action::Notify)],
     otherwise: Action::Allow,

@@ -364,9 +364,9 @@ pub(crate) fn creation_mode(caller: &Caller, mode: u32) -> u32 {
 fn create(caller: &Caller, op: &Op, dir: BorrowedFd<'_>, name: &CStr) -> Result<Reply, i32> {
     let result = match op {
         Op::Mkdir { mode } => fsops::mkdir(dir, name, *mode),
-        // A device node would open whatever device it names, a whole disk included, under a
-        // path the policy lets the sandbox write; creating one is refused, as it is for
-        // unprivileged processes natively.
+        // A device node opens whatever device it names, a whole disk included, under a path
+        // the policy lets the sandbox write. So creating one is rejected, as it is natively
+        // for unprivileged processes.
         Op::Mknod { mode, .. } if matches!(mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFBLK) => return Err(libc::EPERM),
         Op::Mknod { mode, dev } => fsops::mknod(dir, name, creation_mode(caller, *mode), *dev),
         Op::Symlink { target } => fsops::symlink(target, dir, name),
@@ -830,8 +830,8 @@ fn link_object(context: &Context, caller: &Caller, syscall: &'static str, source
     Attempt::Done(done(result))
 }
 
-/// A nameless object may get the name `to` only if every access `to` allows for read and
-/// write is one the caller's open file already has.
+/// Checks that a nameless object may get the name `to`: every read or write access that `to`
+/// allows must be one the caller's open file already has.
 fn check_nameless(context: &Context, caller: &Caller, syscall: &'static str, source: &LinkSource<'_>, held: Option<Held>, to: &[u8]) -> Result<(), i32> {
     let mode = match source {
         LinkSource::Fd(fd) => fs::status_flags(*fd).map(|flags| flags & libc::O_ACCMODE).unwrap_or(-1),

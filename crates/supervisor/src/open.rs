@@ -30,7 +30,9 @@ pub struct OpenRequest {
 
 /// The worker's response to one call.
 pub enum Reply {
-    Fd { fd: OwnedFd, cloexec: bool },
+    /// A new fd for the caller. `writable` marks a file open for writing, whose supervisor
+    /// copy must be closed before the call completes (see `worker::hand_over`).
+    Fd { fd: OwnedFd, cloexec: bool, writable: bool },
     /// The call's return value.
     Value(i64),
     Errno(i32),
@@ -208,7 +210,7 @@ fn open_directory(context: &Context, caller: &Caller, request: &OpenRequest, fla
     let (open_flags, cloexec) = supervisor_flags(flags);
     let mode = crate::fsop::creation_mode(caller, request.mode as u32);
     match fs::openat(walk.parent(), c".", open_flags, mode) {
-        Ok(fd) => Reply::Fd { fd, cloexec },
+        Ok(fd) => Reply::Fd { fd, cloexec, writable: writable(flags) },
         Err(error) => Reply::Errno(cordon_sys::errno_of(&error)),
     }
 }
@@ -248,7 +250,7 @@ fn open_object(context: &Context, caller: &Caller, request: &OpenRequest, flags:
         return Reply::Blocking(BlockingOpen { parent: object, name: None, flags: open_flags, mode: 0, cloexec });
     }
     match (fs::reopen(object.as_fd(), open_flags), held) {
-        (Ok(fd), _) => Reply::Fd { fd, cloexec },
+        (Ok(fd), _) => Reply::Fd { fd, cloexec, writable: writable(flags) },
         // A new open outside the supervisor's Landlock bound fails, but the caller already
         // holds this access: hand it a duplicate instead.
         (Err(error), Some(held)) if error.raw_os_error() == Some(libc::EACCES) => duplicate(held, flags, &stat),
@@ -315,7 +317,7 @@ fn create_entry(context: &Context, caller: &Caller, request: &OpenRequest, flags
     let (open_flags, cloexec) = supervisor_flags(flags);
     let mode = crate::fsop::creation_mode(caller, request.mode as u32);
     match fs::openat(walk.parent(), name, open_flags | libc::O_NOFOLLOW, mode) {
-        Ok(fd) => Attempt::Done(Reply::Fd { fd, cloexec }),
+        Ok(fd) => Attempt::Done(Reply::Fd { fd, cloexec, writable: writable(flags) }),
         Err(error) if error.raw_os_error() == Some(libc::ENOENT) && flags & libc::O_CREAT == 0 => {
             report(context, caller, request.syscall, Category::Create, path, Outcome::Deny, create.1.clone());
             if create.0 == Action::Kill {
@@ -347,7 +349,7 @@ fn duplicate(held: Held, flags: i32, object: &libc::stat) -> Reply {
     if !same || !covers {
         return Reply::Errno(libc::EACCES);
     }
-    Reply::Fd { fd, cloexec: flags & libc::O_CLOEXEC != 0 }
+    Reply::Fd { fd, cloexec: flags & libc::O_CLOEXEC != 0, writable: writable(flags) }
 }
 
 /// Opens an existing, already-checked entry. FIFOs and devices go to the blocking pool.
@@ -382,7 +384,7 @@ fn perform(walk: &Walk<'_>, name: CString, flags: i32, mode: u32, stat: &libc::s
             return Attempt::Done(Reply::Errno(cordon_sys::errno_of(&error)));
         }
     }
-    Attempt::Done(Reply::Fd { fd, cloexec })
+    Attempt::Done(Reply::Fd { fd, cloexec, writable: writable(flags) })
 }
 
 /// The flags the supervisor opens with: the caller's, with `O_CLOEXEC` always set on the
@@ -403,6 +405,11 @@ fn supervisor_flags(flags: i32) -> (i32, bool) {
 /// returns the read permission error for those instead.
 fn refuse_o_path(flags: i32, stat: &libc::stat) -> Option<Reply> {
     (flags & libc::O_PATH != 0 && !is_regular_or_dir(stat)).then_some(Reply::Errno(libc::ENXIO))
+}
+
+/// Returns whether open `flags` give write access (O_PATH opens are emulated read-only).
+pub(crate) fn writable(flags: i32) -> bool {
+    flags & libc::O_PATH == 0 && flags & libc::O_ACCMODE != libc::O_RDONLY
 }
 
 fn is_regular_or_dir(stat: &libc::stat) -> bool {

@@ -192,7 +192,7 @@ fn serve_pidfd_open(context: &Context, listener: &Arc<OwnedFd>, notification: &n
     let pid = notification.data.args[0] as u32 as libc::pid_t;
     let flags = notification.data.args[1] as u32;
     let reply = match cordon_sys::process::pidfd_open(pid, flags) {
-        Ok(pidfd) if context.members.contains(pid) => Reply::Fd { fd: pidfd, cloexec: true },
+        Ok(pidfd) if context.members.contains(pid) => Reply::Fd { fd: pidfd, cloexec: true, writable: false },
         Ok(_) => Reply::Errno(libc::ESRCH),
         Err(error) => Reply::Errno(cordon_sys::errno_of(&error)),
     };
@@ -300,12 +300,19 @@ fn serve_fs(context: &Context, listener: &Arc<OwnedFd>, own: &mut Own, notificat
     if !notify::id_valid(listener.as_fd(), id) {
         return;
     }
-    let reply = match prepared {
-        Ok((caller, request)) => fsop::handle(context, &caller, own, &request),
-        Err(errno) => Reply::Errno(errno),
+    let (reply, path) = match prepared {
+        Ok((caller, request)) => {
+            let reply = fsop::handle(context, &caller, own, &request);
+            let path = match &request.subject {
+                fscall::Subject::Path(arg) => crate::report::escape(&arg.path),
+                fscall::Subject::Fd(_) => "(open file)".to_owned(),
+            };
+            (reply, path)
+        }
+        Err(errno) => (Reply::Errno(errno), "(arguments unreadable)".to_owned()),
     };
     if let Reply::Errno(errno) = &reply {
-        tracing::debug!(tid, syscall = name, errno, "call failed");
+        tracing::debug!(tid, syscall = name, %path, error = %std::io::Error::from_raw_os_error(*errno), "call failed");
     }
     answer(listener.as_fd(), id, reply);
 }
@@ -350,7 +357,7 @@ fn perform_blocking(own: &mut Own, credentials: &caller::Credentials, work: Bloc
         None => fs::reopen(work.parent.as_fd(), work.flags),
     };
     match opened {
-        Ok(fd) => Reply::Fd { fd, cloexec: work.cloexec },
+        Ok(fd) => Reply::Fd { fd, cloexec: work.cloexec, writable: open::writable(work.flags) },
         Err(error) => Reply::Errno(cordon_sys::errno_of(&error)),
     }
 }
@@ -359,8 +366,7 @@ fn perform_blocking(own: &mut Own, credentials: &caller::Credentials, work: Bloc
 /// open for writing is installed first and the supervisor's copy closed before the call
 /// completes: otherwise the file would still have a writer for a moment after the program
 /// closed its own fd, and executing it then would fail with `ETXTBSY`.
-fn hand_over(listener: BorrowedFd<'_>, id: u64, fd: OwnedFd, cloexec: bool) -> std::io::Result<()> {
-    let writable = fs::status_flags(fd.as_fd()).is_ok_and(|flags| flags & libc::O_ACCMODE != libc::O_RDONLY);
+fn hand_over(listener: BorrowedFd<'_>, id: u64, fd: OwnedFd, cloexec: bool, writable: bool) -> std::io::Result<()> {
     if !writable {
         return notify::add_fd_and_respond(listener, id, fd.as_fd(), cloexec).map(drop);
     }
@@ -371,7 +377,7 @@ fn hand_over(listener: BorrowedFd<'_>, id: u64, fd: OwnedFd, cloexec: bool) -> s
 
 fn answer(listener: BorrowedFd<'_>, id: u64, reply: Reply) {
     let result = match reply {
-        Reply::Fd { fd, cloexec } => hand_over(listener, id, fd, cloexec),
+        Reply::Fd { fd, cloexec, writable } => hand_over(listener, id, fd, cloexec, writable),
         Reply::Errno(errno) => notify::respond(listener, id, 0, errno),
         Reply::Value(value) => notify::respond(listener, id, value, 0),
         Reply::Blocking(_) => notify::respond(listener, id, 0, libc::EAGAIN),
