@@ -352,3 +352,79 @@ fn created_files_owned_by_dropped_user() {
         );
     }
 }
+
+/// The supervisor remembers a thread's credentials between its calls. A thread that changes
+/// them without exec (raw per-thread calls, capset, and Python's process-wide setresuid) must
+/// be served with the new ones at its next call, in both directions.
+#[test]
+fn credential_changes_apply_without_exec() {
+    if !running_as_root("credential_changes_apply_without_exec") {
+        return;
+    }
+    let (uid, gid) = user_ids().expect("test user exists");
+    let dir = Scratch::new(Identity::Invoker, "creds-change");
+    let root_file = private_file(&dir, "root-only.txt", b"root secret\n", 0, 0);
+    let user_file = private_file(&dir, "user-own.txt", b"user data\n", uid, gid);
+    let body = r#"
+import ctypes, threading
+libc = ctypes.CDLL(None, use_errno=True)
+uid, gid = int(sys.argv[3]), int(sys.argv[4])
+read = lambda path: (lambda: open(path).read().strip())
+SYS_setresuid, SYS_capget, SYS_capset = 117, 125, 126
+
+class Header(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+class Data(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+def set_dac_caps(on):
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    assert libc.syscall(SYS_capget, ctypes.byref(header), data) == 0
+    dac = 1 << 1 | 1 << 2  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+    data[0].effective = data[0].effective | dac if on else data[0].effective & ~dac
+    assert libc.syscall(SYS_capset, ctypes.byref(header), data) == 0
+
+for round in range(3):
+    attempt("root reads root file", read(sys.argv[1]))
+    attempt("root reads user file", read(sys.argv[2]))
+    set_dac_caps(False)
+    attempt("without dac caps, user file", read(sys.argv[2]))
+    set_dac_caps(True)
+    attempt("with dac caps again, user file", read(sys.argv[2]))
+
+def thread_body():
+    attempt("thread as root", read(sys.argv[1]))
+    assert libc.syscall(SYS_setresuid, uid, uid, 0) == 0  # this thread only
+    attempt("thread as user, root file", read(sys.argv[1]))
+    attempt("thread as user, own file", read(sys.argv[2]))
+    assert libc.syscall(SYS_setresuid, 0, 0, 0) == 0
+    attempt("thread back to root", read(sys.argv[1]))
+    assert libc.syscall(SYS_setresuid, uid, uid, 0) == 0
+    attempt("thread as user again", read(sys.argv[1]))
+thread = threading.Thread(target=thread_body)
+thread.start()
+thread.join()
+attempt("main thread still root", read(sys.argv[1]))
+os.setgroups([])
+os.setresgid(gid, gid, gid)
+os.setresuid(uid, uid, uid)
+attempt("process as user, root file", read(sys.argv[1]))
+attempt("process as user, own file", read(sys.argv[2]))
+"#;
+    let (uid_text, gid_text) = (uid.to_string(), gid.to_string());
+    let command = python(body, &[&root_file, &user_file, &uid_text, &gid_text]);
+    let launch = Launch::new(Identity::Invoker, &dir.path);
+
+    let native = launch.native(&command);
+    let round = "root reads root file ok root secret\nroot reads user file ok user data\nwithout dac caps, user file EACCES\nwith dac caps again, user file ok user data\n";
+    let expected = format!(
+        "{}thread as root ok root secret\nthread as user, root file EACCES\nthread as user, own file ok user data\nthread back to root ok root secret\nthread as user again EACCES\nmain thread still root ok root secret\nprocess as user, root file EACCES\nprocess as user, own file ok user data\n",
+        round.repeat(3)
+    );
+    assert_eq!(stdout_text(&native), expected, "native run:\n{}", describe(&native));
+
+    let audited = AuditedRun::new(&dir);
+    let sandboxed = launch.sandboxed(&audited.policy, &command);
+    assert_eq!(sandboxed.stdout, native.stdout, "cordon differs from native:\n{}", describe(&sandboxed));
+    audited.assert_audited(&root_file, "the opens of the root-only file");
+}

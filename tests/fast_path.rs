@@ -49,6 +49,28 @@ fn policy_shapes_choose_their_path() {
     }
 }
 
+/// Exec and chdir stop for the tracer only when a rule could refuse them: exec needs read,
+/// exec or hide rules (the check applies all three), chdir needs chdir or hide rules.
+#[test]
+fn exec_and_chdir_checks_follow_the_policy() {
+    for who in identities() {
+        let dir = Scratch::new(who, "fast-exec");
+        let secret = dir.write(who, "secret", b"s").display().to_string();
+        let shapes: Vec<(&str, Vec<String>, &str)> = vec![
+            ("no options", vec![], "exec entry checks: off; chdir checks: off"),
+            ("write deny rule", vec!["--deny-write".into(), secret.clone()], "exec entry checks: off; chdir checks: off"),
+            ("exec deny rule", vec!["--deny-exec".into(), secret.clone()], "exec entry checks: on; chdir checks: off"),
+            ("read deny rule", vec!["--deny-read".into(), secret.clone()], "exec entry checks: on; chdir checks: off"),
+            ("chdir deny rule", vec!["--deny-chdir".into(), dir.path.display().to_string()], "exec entry checks: off; chdir checks: on"),
+            ("hide rule", vec!["--hide".into(), secret.clone()], "exec entry checks: on; chdir checks: on"),
+        ];
+        for (shape, args, expected) in shapes {
+            let log = startup_log(who, &args);
+            assert!(log.contains(expected), "{shape} as {who:?} should log `{expected}`; log:\n{log}");
+        }
+    }
+}
+
 /// Runs cordon and returns the trapped-call summary that `--verbose` prints at the end.
 fn trapped_summary(who: Identity, args: &[&str]) -> String {
     let output = cordon(who, args);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use cordon_sys::{creds, fs, process};
@@ -24,7 +24,9 @@ pub struct Credentials {
     pub fsgid: u32,
     pub groups: Vec<u32>,
     pub effective_caps: u64,
-    pub umask: u32,
+    /// The umask, read only for calls that may create a file: `umask` changes it for every
+    /// thread sharing the fs attributes at once, so it is never served from a cache.
+    pub umask: Option<u32>,
 }
 
 /// A thread that sent a notification, pinned by a handle on its `/proc/TID` directory.
@@ -47,11 +49,17 @@ impl Caller {
         Caller::with_dir(tid, Arc::new(ProcHandles::open(tid)?))
     }
 
-    /// Like [`Caller::open`], reusing the thread's procfs handle from `dirs`. A handle stays
-    /// bound to the task it was opened for, so a cached handle of a thread that has exited fails
-    /// to read its status; the handle is then opened again.
-    pub fn open_cached(tid: libc::pid_t, dirs: &ProcDirs) -> io::Result<Caller> {
+    /// Like [`Caller::open`], reusing the thread's procfs handle from `dirs` and, unless the
+    /// call needs the umask, the credentials last read through it. A handle stays bound to the
+    /// task it was opened for, so a cached handle of a thread that has exited fails to read its
+    /// status or identity; the handle is then opened again.
+    pub fn open_cached(tid: libc::pid_t, dirs: &ProcDirs, needs_umask: bool) -> io::Result<Caller> {
         if let Some(dir) = dirs.get(tid) {
+            if !needs_umask {
+                if let Some(caller) = Caller::from_known(tid, &dir) {
+                    return Ok(caller);
+                }
+            }
             if let Ok(caller) = Caller::with_dir(tid, dir) {
                 return Ok(caller);
             }
@@ -68,7 +76,27 @@ impl Caller {
         let status = proc_dir.read_status()?;
         let Status { tgid, credentials, own_view } = parse_status(&status).ok_or_else(|| io::Error::from_raw_os_error(libc::EIO))?;
         let own_view = own_view.unwrap_or((tid, tgid));
+        proc_dir.remember(Known { tgid, own_view, credentials: Credentials { umask: None, ..credentials.clone() } });
         Ok(Caller { tid, tgid, own_view, proc_dir, credentials })
+    }
+
+    /// Builds the caller from the identity remembered in its handle, without reading the
+    /// status. The thread's pidfd proves that the task is still alive, because a handle of an
+    /// exited thread whose tid was reused must not lend its credentials. The kernel's ids of
+    /// the task must equal the remembered ones. The groups and capabilities are trusted:
+    /// every call that changes them is notified, and the identity is dropped before it runs
+    /// ([`ProcDirs::credentials_changing`]).
+    fn from_known(tid: libc::pid_t, proc_dir: &Arc<ProcHandles>) -> Option<Caller> {
+        let known = proc_dir.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()?;
+        let info = process::pidfd_info(proc_dir.pidfd().ok()?).ok()?;
+        let ids = &known.credentials;
+        let same = info.tgid == known.tgid
+            && (info.ruid, info.euid, info.fsuid) == (ids.ruid, ids.euid, ids.fsuid)
+            && (info.rgid, info.egid, info.fsgid) == (ids.rgid, ids.egid, ids.fsgid);
+        if !same {
+            return None;
+        }
+        Some(Caller { tid, tgid: known.tgid, own_view: known.own_view, proc_dir: Arc::clone(proc_dir), credentials: known.credentials })
     }
 
     /// Returns the device number of the thread's controlling terminal, if it has one.
@@ -88,9 +116,20 @@ impl Caller {
 pub struct ProcHandles {
     dir: OwnedFd,
     status: OwnedFd,
-    /// A pidfd of the thread (`PIDFD_THREAD`), opened when a call first names one of its fds.
+    /// A pidfd of the thread (`PIDFD_THREAD`), opened when a call first names one of its fds
+    /// or the remembered identity is first used.
     pidfd: OnceLock<OwnedFd>,
     tid: libc::pid_t,
+    /// The identity last read from `status`, without the umask.
+    known: Mutex<Option<Known>>,
+}
+
+/// What a thread's status said about it, kept between its calls.
+#[derive(Clone)]
+struct Known {
+    tgid: libc::pid_t,
+    own_view: (libc::pid_t, libc::pid_t),
+    credentials: Credentials,
 }
 
 impl ProcHandles {
@@ -99,7 +138,7 @@ impl ProcHandles {
         let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let dir = fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
         let status = fs::openat(dir.as_fd(), c"status", libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
-        Ok(ProcHandles { dir, status, pidfd: OnceLock::new(), tid })
+        Ok(ProcHandles { dir, status, pidfd: OnceLock::new(), tid, known: Mutex::new(None) })
     }
 
     /// Returns a pidfd of the thread, bound to the task like the other handles. Callers open it
@@ -112,6 +151,14 @@ impl ProcHandles {
         let opened = process::pidfd_open(self.tid, process::PIDFD_THREAD)?;
         // Another worker may have set it meanwhile; both refer to the same thread.
         Ok(self.pidfd.get_or_init(|| opened).as_fd())
+    }
+
+    fn remember(&self, known: Known) {
+        *self.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(known);
+    }
+
+    fn forget_identity(&self) {
+        *self.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// Reads the current `status`: a read from offset 0 makes procfs produce the file afresh,
@@ -147,8 +194,9 @@ pub struct ProcDirs {
     enabled: bool,
 }
 
-/// Handles kept at most, so that many threads cannot exhaust the supervisor's fds.
-const MAX_PROC_DIRS: usize = 128;
+/// Handles kept at most (three fds each), so that many threads cannot exhaust the
+/// supervisor's fds.
+const MAX_PROC_DIRS: usize = 64;
 
 impl ProcDirs {
     pub fn new(enabled: bool) -> ProcDirs {
@@ -171,6 +219,16 @@ impl ProcDirs {
         let mut dirs = self.dirs.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if self.generation.load(Ordering::SeqCst) == generation && dirs.len() < MAX_PROC_DIRS {
             dirs.insert(tid, dir);
+        }
+    }
+
+    /// Forgets the identity remembered for `tid`, which is about to change its credentials
+    /// (a call of the setuid family, `setgroups` or `capset`, still blocked in the filter).
+    /// A thread's credentials change only by its own calls, and the thread cannot make another
+    /// call until this one returns, so no worker can remember the old identity again.
+    pub fn credentials_changing(&self, tid: libc::pid_t) {
+        if let Some(dir) = self.get(tid) {
+            dir.forget_identity();
         }
     }
 
@@ -239,7 +297,7 @@ fn parse_status(status: &[u8]) -> Option<Status> {
         fsgid: gids[3],
         groups,
         effective_caps: caps?,
-        umask: umask?,
+        umask: Some(umask?),
     };
     let own_view = ns_pid.zip(ns_tgid);
     Some(Status { tgid: tgid?, credentials, own_view })
@@ -336,9 +394,12 @@ pub struct Adopted<'a> {
 /// cannot take on an identity (an unprivileged supervisor and a caller with other ids), the
 /// call is refused rather than performed with the supervisor's identity.
 pub fn adopt<'a>(own: &'a mut Own, caller: &Credentials) -> io::Result<Adopted<'a>> {
-    if own.umask != caller.umask {
-        creds::set_umask(caller.umask);
-        own.umask = caller.umask;
+    // Without the caller's umask (a call that creates nothing), files would be created
+    // with no permission bits rather than with another caller's umask.
+    let umask = caller.umask.unwrap_or(0o777);
+    if own.umask != umask {
+        creds::set_umask(umask);
+        own.umask = umask;
     }
     let same = caller.fsuid == own.fsuid
         && caller.fsgid == own.fsgid
@@ -405,7 +466,7 @@ mod tests {
         assert_eq!((parsed.credentials.rgid, parsed.credentials.egid, parsed.credentials.fsgid), (2000, 2001, 2003));
         assert_eq!(parsed.credentials.groups, vec![4, 24, 27]);
         assert_eq!(parsed.credentials.effective_caps, 0x400);
-        assert_eq!(parsed.credentials.umask, 0o027);
+        assert_eq!(parsed.credentials.umask, Some(0o027));
     }
 
     #[test]

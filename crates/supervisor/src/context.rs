@@ -23,6 +23,9 @@ pub struct Context {
     pub max_processes: Option<usize>,
     /// Set when `--timeout` expired and the sandbox was killed.
     pub timed_out: std::sync::atomic::AtomicBool,
+    /// Whether exec calls stop at their entry for a check: with no exec, read or hide rule to
+    /// apply there is nothing to check, and the exec event only updates the tracer's records.
+    pub exec_checked: bool,
     /// Processes killed because an exec or chdir did not match what was checked.
     pub post_validation_kills: std::sync::atomic::AtomicUsize,
     /// Counts of trapped calls and tracer stops, printed with `--verbose` at the end.

@@ -257,6 +257,22 @@ pub const FD_STAT_CALLS: &[i64] = &[libc::SYS_fstat, libc::SYS_fstatfs, libc::SY
 /// attr rules.
 pub const FD_ATTR_CALLS: &[i64] = &[libc::SYS_ftruncate, libc::SYS_fchmod, libc::SYS_fchown, libc::SYS_fsetxattr, libc::SYS_fremovexattr];
 
+/// Calls that change a thread's uids, gids, groups or capabilities. With a tracer they are
+/// notified so that the supervisor forgets the identity it remembers for the thread before
+/// the call runs; the supervisor then lets the kernel perform them.
+pub const CREDENTIAL_CALLS: &[i64] = &[
+    libc::SYS_setuid,
+    libc::SYS_setgid,
+    libc::SYS_setreuid,
+    libc::SYS_setregid,
+    libc::SYS_setresuid,
+    libc::SYS_setresgid,
+    libc::SYS_setfsuid,
+    libc::SYS_setfsgid,
+    libc::SYS_setgroups,
+    libc::SYS_capset,
+];
+
 /// `__O_TMPFILE`, the bit of `O_TMPFILE` besides `O_DIRECTORY`.
 const O_TMPFILE_BIT: u32 = (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32;
 
@@ -913,6 +929,14 @@ pub struct FilterOptions {
     pub trap_fd_stat: bool,
     /// Send [`FD_ATTR_CALLS`] to the supervisor (attr rules).
     pub trap_fd_attr: bool,
+    /// Let `execve` and `execveat` run without a stop at their entry: the policy has no exec,
+    /// read or hide rule that the entry check would apply.
+    pub exec_unchecked: bool,
+    /// Let `chdir` and `fchdir` run without a stop: no chdir or hide rule applies.
+    pub chdir_unchecked: bool,
+    /// Send [`CREDENTIAL_CALLS`] to the supervisor, which remembers the credentials of
+    /// sandboxed threads between their calls (only with a tracer, which reports exits).
+    pub trap_credential_changes: bool,
 }
 
 /// `mmap` with `PROT_EXEC` (arg2) of a file: anonymous mappings (`MAP_ANONYMOUS` in arg3)
@@ -943,6 +967,8 @@ fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
         libc::SYS_mmap if options.trace_exec_mappings => MMAP_TRACE,
         libc::SYS_mprotect | libc::SYS_pkey_mprotect if options.trace_exec_mappings => MPROTECT_TRACE,
         libc::SYS_execve | libc::SYS_execveat | libc::SYS_chdir | libc::SYS_fchdir if options.no_tracer => Verdict::Allow,
+        libc::SYS_execve | libc::SYS_execveat if options.exec_unchecked => Verdict::Allow,
+        libc::SYS_chdir | libc::SYS_fchdir if options.chdir_unchecked => Verdict::Allow,
         libc::SYS_fork | libc::SYS_vfork if options.trace_process_creation => Verdict::Trace,
         libc::SYS_clone if options.trace_process_creation => CLONE_LIMITED,
         libc::SYS_open if options.read_shortcut => READ_ONLY_OPEN,
@@ -951,6 +977,7 @@ fn verdict_with(nr: i64, options: FilterOptions) -> Verdict {
         nr if options.trap_access && ACCESS_CALLS.contains(&nr) => Verdict::Notify,
         nr if options.trap_fd_stat && FD_STAT_CALLS.contains(&nr) => Verdict::Notify,
         nr if options.trap_fd_attr && FD_ATTR_CALLS.contains(&nr) => Verdict::Notify,
+        nr if options.trap_credential_changes && CREDENTIAL_CALLS.contains(&nr) => Verdict::Notify,
         _ => verdict(nr),
     }
 }
@@ -1420,6 +1447,38 @@ mod tests {
         let clone = [0, 0, u64::from(OPEN_TREE_CLONE) | 1 << 32, 0, 0, 0];
         assert_eq!(verdict_of(&plain, libc::SYS_open_tree, clone), bpf::SECCOMP_RET_ERRNO | libc::EPERM as u32);
         assert_eq!(verdict_of(&plain, libc::SYS_open_tree, [0, 0, 1 << 32, 0, 0, 0]), bpf::SECCOMP_RET_USER_NOTIF);
+    }
+
+    #[test]
+    fn exec_and_chdir_stop_unless_unchecked() {
+        let verdict_of = |options: FilterOptions, nr: i64| run_bpf(&build_filter_with(options).unwrap(), &seccomp_data(bpf::AUDIT_ARCH_X86_64, nr as u32, [0; 6]));
+        let checked = FilterOptions::default();
+        let no_exec = FilterOptions { exec_unchecked: true, ..FilterOptions::default() };
+        let no_chdir = FilterOptions { chdir_unchecked: true, ..FilterOptions::default() };
+        for nr in [libc::SYS_execve, libc::SYS_execveat] {
+            assert_eq!(verdict_of(checked, nr), bpf::SECCOMP_RET_TRACE, "syscall {nr}");
+            assert_eq!(verdict_of(no_exec, nr), bpf::SECCOMP_RET_ALLOW, "syscall {nr}");
+            assert_eq!(verdict_of(no_chdir, nr), bpf::SECCOMP_RET_TRACE, "syscall {nr}");
+        }
+        for nr in [libc::SYS_chdir, libc::SYS_fchdir] {
+            assert_eq!(verdict_of(checked, nr), bpf::SECCOMP_RET_TRACE, "syscall {nr}");
+            assert_eq!(verdict_of(no_exec, nr), bpf::SECCOMP_RET_TRACE, "syscall {nr}");
+            assert_eq!(verdict_of(no_chdir, nr), bpf::SECCOMP_RET_ALLOW, "syscall {nr}");
+        }
+    }
+
+    #[test]
+    fn credential_calls_notify_only_with_the_option() {
+        let plain = build_filter().unwrap();
+        let trapping = build_filter_with(FilterOptions { trap_credential_changes: true, ..FilterOptions::default() }).unwrap();
+        let verdict_of = |program: &[sock_filter], nr: i64| run_bpf(program, &seccomp_data(bpf::AUDIT_ARCH_X86_64, nr as u32, [0; 6]));
+        for &nr in CREDENTIAL_CALLS {
+            assert_eq!(verdict_of(&plain, nr), bpf::SECCOMP_RET_ALLOW, "syscall {nr} without the option");
+            assert_eq!(verdict_of(&trapping, nr), bpf::SECCOMP_RET_USER_NOTIF, "syscall {nr} with the option");
+        }
+        for nr in [libc::SYS_getuid, libc::SYS_capget, libc::SYS_getgroups, libc::SYS_umask] {
+            assert_eq!(verdict_of(&trapping, nr), bpf::SECCOMP_RET_ALLOW, "syscall {nr}");
+        }
     }
 
     #[test]

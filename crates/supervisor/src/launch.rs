@@ -107,6 +107,12 @@ pub fn takes_kernel_path(policy: &cordon_policy::Policy) -> bool {
             .all(|category| !policy.has_rules(category) && policy.default_action(category) == Action::Allow)
 }
 
+/// Returns whether an exec needs its entry check: the check applies the read and exec rules
+/// and the hide rules to the executed file and its interpreters.
+fn checks_exec(policy: &cordon_policy::Policy) -> bool {
+    policy.has_hide_rules() || restricts(policy, Category::Read) || restricts(policy, Category::Exec)
+}
+
 pub fn run(config: Config) -> Result<i32, SetupError> {
     if config.without_ptrace && config.max_processes.is_some() {
         return Err(SetupError::Command("--max-processes is enforced by the tracer and cannot be combined with --without-ptrace".into()));
@@ -120,6 +126,9 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     } else {
         tracing::debug!("file-system path: supervisor (every open, and the stat family when stat or hide rules exist, go to the supervisor)");
     }
+    let (exec_unchecked, chdir_unchecked) = (!checks_exec(&config.policy), !config.policy.has_hide_rules() && !restricts(&config.policy, Category::Chdir));
+    let on_off = |unchecked: bool| if unchecked { "off" } else { "on" };
+    tracing::debug!("exec entry checks: {}; chdir checks: {}", on_off(exec_unchecked), on_off(chdir_unchecked));
     let options = filter::FilterOptions {
         trace_exec_mappings: restricts_exec && !config.without_ptrace,
         trace_process_creation: config.max_processes.is_some(),
@@ -129,6 +138,9 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
         read_shortcut: kernel_path,
         trap_fd_stat: config.policy.has_rules(Category::Stat),
         trap_fd_attr: config.policy.has_rules(Category::Attr),
+        trap_credential_changes: !config.without_ptrace,
+        exec_unchecked,
+        chdir_unchecked,
     };
     if config.without_ptrace {
         eprintln!(
@@ -195,7 +207,9 @@ pub fn run(config: Config) -> Result<i32, SetupError> {
     } else {
         Members::default()
     };
+    let exec_checked = checks_exec(&config.policy);
     let context = Arc::new(Context {
+        exec_checked,
         policy: config.policy,
         members,
         reporter: Reporter::new(config.quiet, config.log),

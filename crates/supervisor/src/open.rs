@@ -6,7 +6,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 
-use cordon_policy::{Action, Category};
+use cordon_policy::{Action, Category, RuleOrigin};
 use cordon_sys::{fs, process};
 
 use crate::caller::{self, Caller, Own};
@@ -308,7 +308,7 @@ fn create_entry(context: &Context, caller: &Caller, request: &OpenRequest, flags
     let flags = match create.0 {
         Action::Allow | Action::Audit => {
             if create.0 == Action::Audit {
-                report(context, caller, request.syscall, Category::Create, path, Outcome::Audit, create.1.clone());
+                report(context, caller, request.syscall, Category::Create, path, Outcome::Audit, create.1.to_string());
             }
             flags
         }
@@ -319,7 +319,7 @@ fn create_entry(context: &Context, caller: &Caller, request: &OpenRequest, flags
     match fs::openat(walk.parent(), name, open_flags | libc::O_NOFOLLOW, mode) {
         Ok(fd) => Attempt::Done(Reply::Fd { fd, cloexec, writable: writable(flags) }),
         Err(error) if error.raw_os_error() == Some(libc::ENOENT) && flags & libc::O_CREAT == 0 => {
-            report(context, caller, request.syscall, Category::Create, path, Outcome::Deny, create.1.clone());
+            report(context, caller, request.syscall, Category::Create, path, Outcome::Deny, create.1.to_string());
             if create.0 == Action::Kill {
                 context.kill_sandbox();
             }
@@ -447,9 +447,10 @@ fn open_controlling_tty(context: &Context, caller: &Caller, flags: i32) -> Reply
     })
 }
 
-fn decide(context: &Context, category: Category, path: &[u8]) -> (Action, String) {
+/// Returns the action for `path` and the rule that decided it, formatted only when reported.
+fn decide<'a>(context: &'a Context, category: Category, path: &[u8]) -> (Action, &'a RuleOrigin) {
     let decision = context.policy.decide(category, path);
-    (decision.action, decision.origin.to_string())
+    (decision.action, decision.origin)
 }
 
 /// Checks every category in `needed`: the first denial ends the check with `EACCES`
@@ -459,13 +460,13 @@ pub(crate) fn judge(context: &Context, caller: &Caller, syscall: &'static str, n
         let (action, rule) = decide(context, category, path);
         match action {
             Action::Allow => {}
-            Action::Audit => report(context, caller, syscall, category, path, Outcome::Audit, rule),
+            Action::Audit => report(context, caller, syscall, category, path, Outcome::Audit, rule.to_string()),
             Action::Deny => {
-                report(context, caller, syscall, category, path, Outcome::Deny, rule);
+                report(context, caller, syscall, category, path, Outcome::Deny, rule.to_string());
                 return Err(libc::EACCES);
             }
             Action::Kill => {
-                report(context, caller, syscall, category, path, Outcome::Deny, rule);
+                report(context, caller, syscall, category, path, Outcome::Deny, rule.to_string());
                 context.kill_sandbox();
                 return Err(libc::EACCES);
             }

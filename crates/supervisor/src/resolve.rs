@@ -12,10 +12,11 @@ use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use cordon_policy::Policy;
-use cordon_sys::fs;
+use cordon_sys::{fs, process};
 
 use crate::caller::Caller;
 use crate::members::Members;
@@ -65,11 +66,55 @@ enum ProcState {
 /// is the supervisor's.
 static ROOT: OnceLock<OwnedFd> = OnceLock::new();
 
+/// Whether [`ROOT`] is on a file system other than procfs and devpts.
+static ROOT_PLAIN: OnceLock<bool> = OnceLock::new();
+
+/// The supervisor's own `/proc/self/fd`, through which the resolver reads the path of an fd it
+/// holds.
+static OWN_FDS: OnceLock<OwnedFd> = OnceLock::new();
+
 /// Opens the root every walk starts from, so a walk need not open `/proc/TID/root`.
 pub fn share_root() -> io::Result<()> {
     let root = fs::openat(fs::cwd(), c"/", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
+    let plain = !is_special_fs(fs::fs_type(root.as_fd())?);
+    let own_fds = fs::openat(fs::cwd(), c"/proc/self/fd", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
     let _ = ROOT.set(root);
+    let _ = ROOT_PLAIN.set(plain);
+    let _ = OWN_FDS.set(own_fds);
     Ok(())
+}
+
+fn is_special_fs(kind: i64) -> bool {
+    matches!(kind, PROC_SUPER_MAGIC | DEVPTS_SUPER_MAGIC)
+}
+
+/// Canonical paths of the directories that relative walks started from, by device and inode.
+/// An entry is made only after a walk from the root without symlinks reached the directory,
+/// outside procfs and devpts, with no hidden prefix. It is used only while the kernel's path of
+/// the directory is still the same text: a rename of the directory or of any directory above
+/// it changes that text, so the remembered walk would reach the same directory again.
+/// NOTE: a mount placed over a directory above it leaves the text as it was, while a new walk
+/// would enter the mount. Only a process outside the sandbox can mount, and the directory is
+/// then still named by its own path.
+static STARTS: Mutex<Option<HashMap<(u64, u64), Vec<u8>>>> = Mutex::new(None);
+/// Start directories remembered at most; the map is emptied when it is full.
+const MAX_STARTS: usize = 1024;
+
+fn known_start(stat: &libc::stat, text: &[u8]) -> bool {
+    let starts = STARTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    starts.as_ref().and_then(|map| map.get(&(stat.st_dev, stat.st_ino))).is_some_and(|path| path == text)
+}
+
+fn remember_start(stat: &libc::stat, path: &[u8]) {
+    if path.ends_with(b" (deleted)") {
+        return;
+    }
+    let mut starts = STARTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let map = starts.get_or_insert_with(HashMap::new);
+    if map.len() >= MAX_STARTS {
+        map.clear();
+    }
+    map.insert((stat.st_dev, stat.st_ino), path.to_vec());
 }
 
 /// A directory fd on the walk's stack: one the walk opened, or the shared root.
@@ -96,6 +141,8 @@ struct Dir {
     path_len: usize,
     proc: ProcState,
     dev: u64,
+    /// Known to be on a file system other than procfs and devpts.
+    plain: bool,
 }
 
 /// The outcome of a resolution.
@@ -162,16 +209,16 @@ impl<'a> Walk<'a> {
     /// Prepares a walk of `path` for `caller`. Opens the caller's root (and its cwd or dirfd
     /// for relative paths) through its procfs handle.
     pub fn new(caller: &'a Caller, policy: &'a Policy, members: &'a Members, start: Start, path: &[u8], options: Options) -> Result<Walk<'a>> {
-        let root = match ROOT.get() {
-            Some(root) => DirFd::Root(root.as_fd()),
-            None => DirFd::Owned(fs::openat(caller.proc_dir.as_fd(), c"root", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?),
+        let (root, plain) = match ROOT.get() {
+            Some(root) => (DirFd::Root(root.as_fd()), ROOT_PLAIN.get().copied().unwrap_or(false)),
+            None => (DirFd::Owned(fs::openat(caller.proc_dir.as_fd(), c"root", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?), false),
         };
         let dev = if options.resolve & RESOLVE_NO_XDEV != 0 { fs::fstat(root.as_fd())?.st_dev } else { 0 };
         let mut walk = Walk {
             caller,
             policy,
             members,
-            stack: vec![Dir { fd: root, detached: false, path_len: 1, proc: ProcState::Outside, dev }],
+            stack: vec![Dir { fd: root, detached: false, path_len: 1, proc: ProcState::Outside, dev, plain }],
             path: b"/".to_vec(),
             floor: 0,
             symlinks: 0,
@@ -199,17 +246,41 @@ impl<'a> Walk<'a> {
             Start::Fd(fd) => CString::new(format!("fd/{fd}")).map_err(|_| Failure::Errno(libc::EBADF))?,
         };
         let proc_dir = self.caller.proc_dir.as_fd();
-        let object = match fs::openat(proc_dir, &link, libc::O_PATH | libc::O_CLOEXEC, 0) {
-            Ok(object) => object,
-            Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Err(Failure::Errno(libc::EBADF)),
-            Err(error) => return Err(error.into()),
+        // A dirfd is taken with pidfd_getfd, which is cheaper than opening its magic link.
+        let taken = match start {
+            Start::Fd(fd) => match self.caller.proc_dir.pidfd().and_then(|pidfd| process::pidfd_getfd(pidfd, fd)) {
+                Err(error) if error.raw_os_error() == Some(libc::EBADF) => return Err(Failure::Errno(libc::EBADF)),
+                taken => taken.ok(),
+            },
+            Start::Cwd => None,
+        };
+        let object = match taken {
+            Some(object) => object,
+            None => match fs::openat(proc_dir, &link, libc::O_PATH | libc::O_CLOEXEC, 0) {
+                Ok(object) => object,
+                Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Err(Failure::Errno(libc::EBADF)),
+                Err(error) => return Err(error.into()),
+            },
         };
         let stat = fs::fstat(object.as_fd())?;
         if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
             return Err(Failure::Errno(libc::ENOTDIR));
         }
-        let hint = fs::readlinkat(proc_dir, &link)?;
+        // The path of the pinned directory itself, not of whatever the caller's fd names by now.
+        let hint = match OWN_FDS.get() {
+            Some(own_fds) => fs::readlinkat(own_fds.as_fd(), &to_cstring(object.as_raw_fd().to_string().as_bytes())?)?,
+            None => fs::readlinkat(proc_dir, &link)?,
+        };
+        if self.options.resolve == 0 && OWN_FDS.get().is_some() && known_start(&stat, &hint) {
+            self.stack.truncate(1);
+            self.path = hint;
+            self.stack.push(Dir { fd: DirFd::Owned(object), detached: true, path_len: self.path.len(), proc: ProcState::Outside, dev: stat.st_dev, plain: true });
+            return Ok(());
+        }
         if self.walk_fast(&hint, &stat)? {
+            if OWN_FDS.get().is_some() {
+                remember_start(&stat, &hint);
+            }
             return Ok(());
         }
         if !self.walk_canonical(&hint, &stat)? {
@@ -285,8 +356,19 @@ impl<'a> Walk<'a> {
         }
         let relative = to_cstring(&components.join(&b'/'))?;
         let flags = (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-        let fd = match fs::openat2(self.top(), &relative, flags, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH) {
-            Ok(fd) => fd,
+        let resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH;
+        // Without crossing a mount, the directory is on the top's file system: when that is
+        // known not to be procfs or devpts, the file-system type need not be asked.
+        let top_plain = self.stack.last().is_some_and(|dir| dir.plain);
+        let opened = match top_plain {
+            true => match fs::openat2(self.top(), &relative, flags, resolve | RESOLVE_NO_XDEV) {
+                Err(error) if error.raw_os_error() == Some(libc::EXDEV) => fs::openat2(self.top(), &relative, flags, resolve).map(|fd| (fd, false)),
+                other => other.map(|fd| (fd, true)),
+            },
+            false => fs::openat2(self.top(), &relative, flags, resolve).map(|fd| (fd, false)),
+        };
+        let (fd, same_mount) = match opened {
+            Ok(opened) => opened,
             Err(error) => {
                 return match error.raw_os_error() {
                     Some(errno @ (libc::ENOENT | libc::ENOTDIR | libc::EACCES)) => Err(Failure::Errno(errno)),
@@ -294,12 +376,12 @@ impl<'a> Walk<'a> {
                 }
             }
         };
-        if matches!(fs::fs_type(fd.as_fd())?, PROC_SUPER_MAGIC | DEVPTS_SUPER_MAGIC) {
+        if !same_mount && is_special_fs(fs::fs_type(fd.as_fd())?) {
             return Ok(false);
         }
         let dev = self.stack.last().map(|dir| dir.dev).unwrap_or(0);
         self.path = path;
-        self.stack.push(Dir { fd: DirFd::Owned(fd), detached: true, path_len: self.path.len(), proc: ProcState::Outside, dev });
+        self.stack.push(Dir { fd: DirFd::Owned(fd), detached: true, path_len: self.path.len(), proc: ProcState::Outside, dev, plain: true });
         Ok(true)
     }
 
@@ -572,7 +654,7 @@ impl<'a> Walk<'a> {
         // A procfs root is recognised lazily (`at_proc_root`) when a pid-like name follows.
         let proc = proc.unwrap_or(ProcState::Outside);
         self.path = self.child_path(name);
-        self.stack.push(Dir { fd: DirFd::Owned(fd), detached: false, path_len: self.path.len(), proc, dev });
+        self.stack.push(Dir { fd: DirFd::Owned(fd), detached: false, path_len: self.path.len(), proc, dev, plain: false });
         Ok(true)
     }
 

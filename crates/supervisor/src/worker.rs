@@ -33,6 +33,10 @@ enum Handler {
     PidfdOpen,
     /// The other file-system calls: copy the arguments in, then emulate.
     Fs(FsDecoder),
+    /// A call that may change the caller's credentials: forget the identity remembered for
+    /// the thread, then let the kernel run the call (its arguments are registers and nothing
+    /// about them is checked).
+    Credentials,
 }
 
 /// The handlers, by syscall number. Every number the filter sends to USER_NOTIF must be
@@ -120,6 +124,16 @@ const HANDLERS: &[(i64, &str, Handler)] = &[
     (libc::SYS_lremovexattr, "lremovexattr", Handler::Fs(fscall::decode_lremovexattr)),
     (libc::SYS_fremovexattr, "fremovexattr", Handler::Fs(fscall::decode_fremovexattr)),
     (466, "removexattrat", Handler::Fs(fscall::decode_removexattrat)),
+    (libc::SYS_setuid, "setuid", Handler::Credentials),
+    (libc::SYS_setgid, "setgid", Handler::Credentials),
+    (libc::SYS_setreuid, "setreuid", Handler::Credentials),
+    (libc::SYS_setregid, "setregid", Handler::Credentials),
+    (libc::SYS_setresuid, "setresuid", Handler::Credentials),
+    (libc::SYS_setresgid, "setresgid", Handler::Credentials),
+    (libc::SYS_setfsuid, "setfsuid", Handler::Credentials),
+    (libc::SYS_setfsgid, "setfsgid", Handler::Credentials),
+    (libc::SYS_setgroups, "setgroups", Handler::Credentials),
+    (libc::SYS_capset, "capset", Handler::Credentials),
 ];
 
 type Decoder = fn(&'static str, &Caller, &[u64; 6]) -> Result<OpenRequest, i32>;
@@ -179,6 +193,31 @@ fn serve(context: &Arc<Context>, listener: &Arc<OwnedFd>, blocking: &Arc<AtomicU
         Handler::OwnPid { index } => serve_own_pid(listener, notification, name, index),
         Handler::PidfdOpen => serve_pidfd_open(context, listener, notification),
         Handler::Fs(decode) => serve_fs(context, listener, own, notification, name, decode),
+        Handler::Credentials => {
+            context.proc_dirs.credentials_changing(notification.pid as libc::pid_t);
+            continue_call(listener.as_fd(), id);
+        }
+    }
+}
+
+fn continue_call(listener: BorrowedFd<'_>, id: u64) {
+    if let Err(error) = notify::continue_call(listener, id) {
+        // ENOENT: the caller died or was interrupted meanwhile; no response is needed.
+        if error.raw_os_error() != Some(libc::ENOENT) {
+            tracing::warn!(%error, id, "could not continue a notification");
+        }
+    }
+}
+
+/// Returns whether a notified call may create a file, which needs the caller's current umask.
+fn may_create(nr: i64, args: &[u64; 6]) -> bool {
+    let creating = |flags: u64| flags as u32 & (libc::O_CREAT | libc::O_TMPFILE & !libc::O_DIRECTORY) as u32 != 0;
+    match nr {
+        libc::SYS_open => creating(args[1]),
+        libc::SYS_openat => creating(args[2]),
+        // openat2's flags are in the caller's memory, read only after the caller is pinned.
+        libc::SYS_creat | libc::SYS_openat2 | libc::SYS_mkdir | libc::SYS_mkdirat | libc::SYS_mknod | libc::SYS_mknodat => true,
+        _ => false,
     }
 }
 
@@ -234,11 +273,7 @@ fn serve_own_pid(listener: &Arc<OwnedFd>, notification: &notify::Notification, n
         answer(listener.as_fd(), id, Reply::Errno(libc::EPERM));
         return;
     }
-    if let Err(error) = notify::continue_call(listener.as_fd(), id) {
-        if error.raw_os_error() != Some(libc::ENOENT) {
-            tracing::warn!(%error, id, "could not continue a notification");
-        }
-    }
+    continue_call(listener.as_fd(), id);
 }
 
 fn serve_open(
@@ -254,7 +289,8 @@ fn serve_open(
     let tid = notification.pid as libc::pid_t;
     // Pin the thread and copy its arguments, then prove with ID_VALID that the thread was the
     // one that made the call while we read (its pid cannot be reused while it waits).
-    let caller = Caller::open_cached(tid, &context.proc_dirs).map_err(|error| {
+    let needs_umask = may_create(i64::from(notification.data.nr), &notification.data.args);
+    let caller = Caller::open_cached(tid, &context.proc_dirs, needs_umask).map_err(|error| {
         // Fails closed: without the caller's procfs handle nothing can be checked.
         tracing::debug!(tid, syscall = name, %error, "cannot open the caller's procfs entry");
         libc::EACCES
@@ -288,7 +324,8 @@ fn serve_open(
 fn serve_fs(context: &Context, listener: &Arc<OwnedFd>, own: &mut Own, notification: &notify::Notification, name: &'static str, decode: FsDecoder) {
     let id = notification.id;
     let tid = notification.pid as libc::pid_t;
-    let prepared = Caller::open_cached(tid, &context.proc_dirs)
+    let needs_umask = may_create(i64::from(notification.data.nr), &notification.data.args);
+    let prepared = Caller::open_cached(tid, &context.proc_dirs, needs_umask)
         .map_err(|error| {
             tracing::debug!(tid, syscall = name, %error, "cannot open the caller's procfs entry");
             libc::EACCES
@@ -300,19 +337,19 @@ fn serve_fs(context: &Context, listener: &Arc<OwnedFd>, own: &mut Own, notificat
     if !notify::id_valid(listener.as_fd(), id) {
         return;
     }
-    let (reply, path) = match prepared {
-        Ok((caller, request)) => {
-            let reply = fsop::handle(context, &caller, own, &request);
-            let path = match &request.subject {
-                fscall::Subject::Path(arg) => crate::report::escape(&arg.path),
-                fscall::Subject::Fd(_) => "(open file)".to_owned(),
-            };
-            (reply, path)
-        }
-        Err(errno) => (Reply::Errno(errno), "(arguments unreadable)".to_owned()),
+    let (reply, request) = match prepared {
+        Ok((caller, request)) => (fsop::handle(context, &caller, own, &request), Some(request)),
+        Err(errno) => (Reply::Errno(errno), None),
     };
     if let Reply::Errno(errno) = &reply {
-        tracing::debug!(tid, syscall = name, %path, error = %std::io::Error::from_raw_os_error(*errno), "call failed");
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let path = match request.as_ref().map(|request| &request.subject) {
+                Some(fscall::Subject::Path(arg)) => crate::report::escape(&arg.path),
+                Some(fscall::Subject::Fd(_)) => "(open file)".to_owned(),
+                None => "(arguments unreadable)".to_owned(),
+            };
+            tracing::debug!(tid, syscall = name, %path, error = %std::io::Error::from_raw_os_error(*errno), "call failed");
+        }
     }
     answer(listener.as_fd(), id, reply);
 }
@@ -503,7 +540,7 @@ mod tests {
     #[test]
     fn every_notified_syscall_has_a_handler() {
         let filter = crate::filter::NOTIFIED.iter().chain(crate::filter::STAT_CALLS).chain(crate::filter::LISTING_CALLS).chain(crate::filter::ACCESS_CALLS);
-        let fd_calls = crate::filter::FD_STAT_CALLS.iter().chain(crate::filter::FD_ATTR_CALLS);
+        let fd_calls = crate::filter::FD_STAT_CALLS.iter().chain(crate::filter::FD_ATTR_CALLS).chain(crate::filter::CREDENTIAL_CALLS);
         for &nr in filter.chain(fd_calls) {
             assert!(HANDLERS.iter().any(|(number, _, _)| *number == nr), "syscall {nr} is notified but has no handler");
         }
