@@ -58,8 +58,9 @@ PR_SET_CHILD_SUBREAPER = 36
 
 # The summary line of `cordon run -v`, logged at exit.
 COUNT_LINE = re.compile(r"trapped calls: (\d+) \(([^)]*)\); tracer stops: (\d+)")
-# cordon's log lines (`2026-01-01T00:00:00.000000Z  INFO ...`), left out when comparing stderr.
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[0-9:.]+Z +[A-Z]+ ")
+# cordon's log lines (`2026-01-01T00:00:00.000000Z  INFO ...`) and its start-up warning without
+# ptrace, left out when comparing stderr.
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT[0-9:.]+Z +[A-Z]+ |cordon: running without ptrace: )")
 
 
 class SetupError(Exception):
@@ -257,6 +258,9 @@ def make_sides(cordon, work_dir, guard_dir, use_bwrap):
         Side("native", "native", ()),
         Side("cordon", "cordon, rules", (cordon, "run", "-v", *rules, "--"), counted=True),
         Side("kernel", "cordon, kernel-only policy", (cordon, "run", "-v", *kernel_only, "--"), counted=True),
+        # The same policy without the tracer: what the fork, exec and exit stops cost.
+        Side("unptraced", "cordon, kernel-only, --without-ptrace",
+             (cordon, "run", "-v", "--without-ptrace", *kernel_only, "--"), counted=True),
     ]
     if use_bwrap:
         sides.append(Side("bwrap", "bwrap", ("bwrap", *bwrap_options(work_dir), "--")))

@@ -559,25 +559,36 @@ fn readlink_reply(caller: &Caller, mut text: Vec<u8>, buffer: u64, size: usize) 
 /// leaves out hidden ones. When a whole round of entries is hidden, it reads on until an
 /// entry is visible or the directory ends, so an empty result always means the end.
 fn listing_reply(context: &Context, caller: &Caller, fd: BorrowedFd<'_>, directory: &[u8], buffer: u64, size: usize, wide: bool) -> Result<Reply, i32> {
-    let mut chunk = vec![0u8; size];
-    loop {
-        let count = fsops::getdents(fd, &mut chunk, wide).map_err(errno)?;
-        if count == 0 {
-            return Ok(Reply::Value(0));
+    LISTING.with(|chunk| {
+        let mut chunk = chunk.borrow_mut();
+        if chunk.len() < size {
+            chunk.resize(size, 0);
         }
-        let visible = visible_entries(context, &chunk[..count], directory, wide);
-        if !visible.is_empty() {
-            copy_out(caller, buffer, &visible)?;
-            return Ok(Reply::Value(visible.len() as i64));
+        let chunk = &mut chunk[..size];
+        loop {
+            let count = fsops::getdents(fd, chunk, wide).map_err(errno)?;
+            if count == 0 {
+                return Ok(Reply::Value(0));
+            }
+            let visible = visible_entries(context, &chunk[..count], directory, wide);
+            if !visible.is_empty() {
+                copy_out(caller, buffer, &visible)?;
+                return Ok(Reply::Value(visible.len() as i64));
+            }
         }
-    }
+    })
+}
+
+thread_local! {
+    /// A worker's buffer for directory listings, reused so that no call zeroes a new one.
+    static LISTING: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Returns the records of `entries` whose names are not hidden below `directory`.
 /// `linux_dirent64` has the name at offset 19; the old `linux_dirent` at offset 18.
-fn visible_entries(context: &Context, entries: &[u8], directory: &[u8], wide: bool) -> Vec<u8> {
+fn visible_entries<'a>(context: &Context, entries: &'a [u8], directory: &[u8], wide: bool) -> std::borrow::Cow<'a, [u8]> {
     if !context.policy.has_hide_rules() || directory.first() != Some(&b'/') {
-        return entries.to_vec();
+        return std::borrow::Cow::Borrowed(entries);
     }
     let name_offset = if wide { 19 } else { 18 };
     let mut visible = Vec::with_capacity(entries.len());
@@ -601,7 +612,7 @@ fn visible_entries(context: &Context, entries: &[u8], directory: &[u8], wide: bo
         }
         offset += length;
     }
-    visible
+    std::borrow::Cow::Owned(visible)
 }
 
 /// One end of a rename or link: a resolved entry.

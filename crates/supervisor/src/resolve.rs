@@ -766,10 +766,21 @@ impl<'a> Walk<'a> {
     /// Names the object of one of the supervisor's own fds (a duplicate of a caller's fd) like
     /// the object of a magic link.
     pub fn name_fd(&mut self, fd: BorrowedFd<'_>) -> Result<Vec<u8>> {
-        let link = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Failure::Errno(libc::EBADF))?;
-        let text = fs::readlinkat(fs::cwd(), &link)?;
+        let text = match OWN_FDS.get() {
+            Some(own_fds) => fs::readlinkat(own_fds.as_fd(), &to_cstring(fd.as_raw_fd().to_string().as_bytes())?)?,
+            None => fs::readlinkat(fs::cwd(), &to_cstring(format!("/proc/self/fd/{}", fd.as_raw_fd()).as_bytes())?)?,
+        };
         let stat = fs::fstat(fd)?;
-        self.name_object(&text, &stat).or_else(|failure| unlinked_meanwhile(fd, failure))
+        let directory = stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        if directory && self.options.resolve == 0 && known_start(&stat, &text) {
+            return Ok(text);
+        }
+        let named = self.name_object(&text, &stat).or_else(|failure| unlinked_meanwhile(fd, failure))?;
+        if directory && named == text && self.stack.last().is_some_and(|dir| dir.plain && dir.detached) {
+            // Named by a one-step walk, as a start directory would be.
+            remember_start(&stat, &named);
+        }
+        Ok(named)
     }
 
     /// Names an object the kernel described by path text and identity (a line of
