@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use cordon_sys::{creds, fs, process};
@@ -116,10 +116,9 @@ impl Caller {
 pub struct ProcHandles {
     dir: OwnedFd,
     status: OwnedFd,
-    /// A pidfd of the thread (`PIDFD_THREAD`), opened when a call first names one of its fds
-    /// or the remembered identity is first used.
-    pidfd: OnceLock<OwnedFd>,
-    tid: libc::pid_t,
+    /// A pidfd of the thread (`PIDFD_THREAD`, Linux 6.9), opened with the directory so that
+    /// it refers to the same task; `None` where the kernel cannot open one.
+    pidfd: Option<OwnedFd>,
     /// The identity last read from `status`, without the umask.
     known: Mutex<Option<Known>>,
 }
@@ -138,19 +137,21 @@ impl ProcHandles {
         let path = CStr::from_bytes_with_nul(path.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let dir = fs::openat(fs::cwd(), path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
         let status = fs::openat(dir.as_fd(), c"status", libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
-        Ok(ProcHandles { dir, status, pidfd: OnceLock::new(), tid, known: Mutex::new(None) })
+        let pidfd = match process::pidfd_open(tid, process::PIDFD_THREAD) {
+            Ok(pidfd) => Some(pidfd),
+            Err(error) => {
+                tracing::debug!(tid, %error, "cannot open a pidfd of the thread");
+                None
+            }
+        };
+        Ok(ProcHandles { dir, status, pidfd, known: Mutex::new(None) })
     }
 
-    /// Returns a pidfd of the thread, bound to the task like the other handles. Callers open it
-    /// only while decoding a call, before the notification is validated, so the validation
-    /// proves that the tid still named the calling thread when the pidfd was opened.
+    /// Returns the thread's pidfd, bound to the task like the other handles: the handles are
+    /// opened before the notification is validated, so the validation proves that the tid
+    /// named the calling thread when they were opened.
     pub fn pidfd(&self) -> io::Result<BorrowedFd<'_>> {
-        if let Some(pidfd) = self.pidfd.get() {
-            return Ok(pidfd.as_fd());
-        }
-        let opened = process::pidfd_open(self.tid, process::PIDFD_THREAD)?;
-        // Another worker may have set it meanwhile; both refer to the same thread.
-        Ok(self.pidfd.get_or_init(|| opened).as_fd())
+        self.pidfd.as_ref().map(AsFd::as_fd).ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSYS))
     }
 
     fn remember(&self, known: Known) {
