@@ -586,3 +586,54 @@ fn forged_trace_data_does_not_bypass_exec_check() {
         );
     }
 }
+
+/// A file mapped executable while its path was allowed is remembered as allowed by device,
+/// inode and path. Renamed into an exec-denied tree, it must be checked again: mapping it
+/// once more through the same open file kills the process.
+#[test]
+fn renamed_library_is_checked_again() {
+    let script = r#"
+import mmap, os, sys
+allowed, denied = sys.argv[1], sys.argv[2]
+def map_exec(file):
+    mmap.mmap(file.fileno(), 4096, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_EXEC).close()
+file = open(allowed, "rb")
+for round in range(3):
+    map_exec(file)
+print("allowed mapped", flush=True)
+os.rename(allowed, denied)
+map_exec(file)
+print("denied mapped", flush=True)
+"#;
+    for who in identities() {
+        let dir = Scratch::new(who, "map-renamed");
+        let ok = dir.join("ok");
+        let denied_dir = dir.join("denied");
+        for sub in [&ok, &denied_dir] {
+            std::fs::create_dir(sub).expect("create directory");
+            if who == Identity::Unprivileged {
+                let (uid, gid) = common::user_ids().expect("test user exists");
+                std::os::unix::fs::chown(sub, Some(uid), Some(gid)).expect("chown directory");
+            }
+        }
+        let library = ok.join("lib.so");
+        std::fs::copy("/bin/true", &library).expect("copy a binary");
+        if who == Identity::Unprivileged {
+            let (uid, gid) = common::user_ids().expect("test user exists");
+            std::os::unix::fs::chown(&library, Some(uid), Some(gid)).expect("chown library");
+        }
+        let target = denied_dir.join("lib.so");
+        let (library, target) = (library.display().to_string(), target.display().to_string());
+        let tree = format!("{}/**", dir.path.display());
+        let denied_tree = format!("{}/**", denied_dir.display());
+        let args = [
+            "run", "-q", "--allow-modify", tree.as_str(), "--deny-exec", denied_tree.as_str(),
+            "--", "/usr/bin/python3", "-c", script, library.as_str(), target.as_str(),
+        ];
+        let output = common::cordon(who, &args);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(stdout, "allowed mapped\n", "as {who:?}\n{}", describe(&output));
+        assert_eq!(output.status.code(), Some(137), "the second mapping was not refused as {who:?}\n{}", describe(&output));
+        assert!(Path::new(&target).exists(), "the rename did not happen as {who:?}");
+    }
+}

@@ -214,11 +214,7 @@ pub fn validate_mapping(context: &Context, pins: &mut Pins, tid: libc::pid_t, in
 /// NOTE: this is a check after the fact: a thread sharing the memory can run the mapped
 /// code between the mapping and this check.
 fn check_mappings(context: &Context, tid: libc::pid_t, syscall: &'static str) {
-    let Ok(caller) = Caller::open(tid) else {
-        kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
-        return;
-    };
-    let maps = match std::fs::read(format!("/proc/{}/maps", caller.tgid)) {
+    let maps = match std::fs::read(format!("/proc/{tid}/maps")) {
         Ok(maps) => maps,
         Err(error) => {
             tracing::warn!(tid, %error, "cannot read the mappings to validate; killing the process");
@@ -226,6 +222,8 @@ fn check_mappings(context: &Context, tid: libc::pid_t, syscall: &'static str) {
             return;
         }
     };
+    // The caller is opened only when a mapping is not known to be allowed already.
+    let mut caller: Option<Caller> = None;
     let mut checked: Vec<(u64, u64)> = Vec::new();
     for line in maps.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
         let Some(mapping) = parse_mapping(line) else {
@@ -238,13 +236,54 @@ fn check_mappings(context: &Context, tid: libc::pid_t, syscall: &'static str) {
             continue;
         }
         checked.push((mapping.dev, mapping.inode));
-        if !mapping_allowed(context, &caller, &mapping, syscall) {
+        if known_allowed_mapping(&mapping) {
+            continue;
+        }
+        if caller.is_none() {
+            match Caller::open(tid) {
+                Ok(opened) => caller = Some(opened),
+                Err(_) => {
+                    kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
+                    return;
+                }
+            }
+        }
+        let Some(caller) = caller.as_ref() else { return };
+        if !mapping_allowed(context, caller, &mapping, syscall) {
             eprintln!("cordon: process {} mapped code from a file it may not execute; killed it", caller.tgid);
             context.post_validation_kills.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
             return;
         }
     }
+}
+
+/// Executable files whose mappings were named by a walk that reached the same device and inode
+/// and that the policy allows without a report, with the path text they were named by. A
+/// later mapping of the same file is allowed without a walk while `/proc/PID/maps` shows the
+/// same text: a rename of the file or of a directory above it changes the text. Audited files
+/// are not kept, so every check of them is logged.
+/// NOTE: a mount placed over a directory above the file leaves the text unchanged, as for the
+/// start directories of the resolver. Only a process outside the sandbox can mount.
+static ALLOWED_MAPPINGS: std::sync::Mutex<Option<HashMap<(u64, u64), Vec<u8>>>> = std::sync::Mutex::new(None);
+/// Files kept at most; the map is emptied when it is full.
+const MAX_ALLOWED_MAPPINGS: usize = 4096;
+
+fn known_allowed_mapping(mapping: &Mapping<'_>) -> bool {
+    let known = ALLOWED_MAPPINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    known.as_ref().and_then(|map| map.get(&(mapping.dev, mapping.inode))).is_some_and(|path| path == mapping.path)
+}
+
+fn remember_allowed_mapping(mapping: &Mapping<'_>) {
+    if mapping.path.ends_with(b" (deleted)") {
+        return;
+    }
+    let mut known = ALLOWED_MAPPINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let map = known.get_or_insert_with(HashMap::new);
+    if map.len() >= MAX_ALLOWED_MAPPINGS {
+        map.clear();
+    }
+    map.insert((mapping.dev, mapping.inode), mapping.path.to_vec());
 }
 
 /// One line of `/proc/PID/maps`.
@@ -292,7 +331,14 @@ fn mapping_allowed(context: &Context, caller: &Caller, mapping: &Mapping<'_>, sy
             return false;
         }
     };
-    judge(context, caller, syscall, &[Category::Read, Category::Exec], &path).is_ok()
+    if judge(context, caller, syscall, &[Category::Read, Category::Exec], &path).is_err() {
+        return false;
+    }
+    let plain_allow = [Category::Read, Category::Exec].into_iter().all(|category| context.policy.decide(category, &path).action == cordon_policy::Action::Allow);
+    if plain_allow && path == mapping.path {
+        remember_allowed_mapping(mapping);
+    }
+    true
 }
 
 fn start_of(dirfd: u64) -> Start {
