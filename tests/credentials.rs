@@ -401,6 +401,10 @@ def thread_body():
     attempt("thread back to root", read(sys.argv[1]))
     assert libc.syscall(SYS_setresuid, uid, uid, 0) == 0
     attempt("thread as user again", read(sys.argv[1]))
+    # Back to root before it ends: Python's join can return while the thread still runs its
+    # exit, and glibc's setresuid below would then have this thread make the call too, which
+    # fails for a non-root thread and makes glibc abort the process.
+    assert libc.syscall(SYS_setresuid, 0, 0, 0) == 0
 thread = threading.Thread(target=thread_body)
 thread.start()
 thread.join()
