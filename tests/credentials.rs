@@ -353,24 +353,13 @@ fn created_files_owned_by_dropped_user() {
     }
 }
 
-/// The supervisor remembers a thread's credentials between its calls. A thread that changes
-/// them without exec (raw per-thread calls, capset, and Python's process-wide setresuid) must
-/// be served with the new ones at its next call, in both directions.
-#[test]
-fn credential_changes_apply_without_exec() {
-    if !running_as_root("credential_changes_apply_without_exec") {
-        return;
-    }
-    let (uid, gid) = user_ids().expect("test user exists");
-    let dir = Scratch::new(Identity::Invoker, "creds-change");
-    let root_file = private_file(&dir, "root-only.txt", b"root secret\n", 0, 0);
-    let user_file = private_file(&dir, "user-own.txt", b"user data\n", uid, gid);
-    let body = r#"
-import ctypes, threading
+/// Python prelude defining `set_dac_caps(on)`, which adds CAP_DAC_OVERRIDE and
+/// CAP_DAC_READ_SEARCH to the calling thread's effective set or removes them (raw `capset`,
+/// this thread only), and `libc` for raw system calls.
+const PY_SET_DAC_CAPS: &str = r#"
+import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
-uid, gid = int(sys.argv[3]), int(sys.argv[4])
-read = lambda path: (lambda: open(path).read().strip())
-SYS_setresuid, SYS_capget, SYS_capset = 117, 125, 126
+SYS_capget, SYS_capset = 125, 126
 
 class Header(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -383,6 +372,25 @@ def set_dac_caps(on):
     dac = 1 << 1 | 1 << 2  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
     data[0].effective = data[0].effective | dac if on else data[0].effective & ~dac
     assert libc.syscall(SYS_capset, ctypes.byref(header), data) == 0
+"#;
+
+/// The supervisor remembers a thread's credentials between its calls. A thread that changes
+/// them without exec (raw per-thread calls, capset, and Python's process-wide setresuid) must
+/// be served with the new ones at its next call, in both directions.
+#[test]
+fn credential_changes_apply_without_exec() {
+    if !running_as_root("credential_changes_apply_without_exec") {
+        return;
+    }
+    let (uid, gid) = user_ids().expect("test user exists");
+    let dir = Scratch::new(Identity::Invoker, "creds-change");
+    let root_file = private_file(&dir, "root-only.txt", b"root secret\n", 0, 0);
+    let user_file = private_file(&dir, "user-own.txt", b"user data\n", uid, gid);
+    let body = format!("{PY_SET_DAC_CAPS}{}", r#"
+import threading
+uid, gid = int(sys.argv[3]), int(sys.argv[4])
+read = lambda path: (lambda: open(path).read().strip())
+SYS_setresuid = 117
 
 for round in range(3):
     attempt("root reads root file", read(sys.argv[1]))
@@ -414,9 +422,9 @@ os.setresgid(gid, gid, gid)
 os.setresuid(uid, uid, uid)
 attempt("process as user, root file", read(sys.argv[1]))
 attempt("process as user, own file", read(sys.argv[2]))
-"#;
+"#);
     let (uid_text, gid_text) = (uid.to_string(), gid.to_string());
-    let command = python(body, &[&root_file, &user_file, &uid_text, &gid_text]);
+    let command = python(&body, &[&root_file, &user_file, &uid_text, &gid_text]);
     let launch = Launch::new(Identity::Invoker, &dir.path);
 
     let native = launch.native(&command);
@@ -431,4 +439,103 @@ attempt("process as user, own file", read(sys.argv[2]))
     let sandboxed = launch.sandboxed(&audited.policy, &command);
     assert_eq!(sandboxed.stdout, native.stdout, "cordon differs from native:\n{}", describe(&sandboxed));
     audited.assert_audited(&root_file, "the opens of the root-only file");
+}
+
+/// Race of two threads of one process: thread A keeps its capabilities and reads a file of
+/// another user without pause, while thread B drops and raises CAP_DAC_OVERRIDE and
+/// CAP_DAC_READ_SEARCH around its own reads and changes the umask before each file it
+/// creates. The supervisor keeps each thread's identity between calls, so neither thread may
+/// ever be served with the other's capabilities or with an old umask.
+#[test]
+fn credential_race_between_threads() {
+    if !running_as_root("credential_race_between_threads") {
+        return;
+    }
+    let (uid, gid) = user_ids().expect("test user exists");
+    let dir = Scratch::new(Identity::Invoker, "creds-race");
+    let file = private_file(&dir, "other-user.txt", b"not for root\n", uid, gid);
+    let created = dir.join("created");
+    fs::create_dir(&created).expect("create directory");
+    let denied = dir.join("denied");
+    fs::create_dir(&denied).expect("create directory");
+    let body = format!("{PY_SET_DAC_CAPS}{}", r#"
+import threading, time
+other, created, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+
+def readable():
+    try:
+        open(other).close()
+        return True
+    except PermissionError:
+        return False
+
+counts = dict.fromkeys(["a_read", "a_wrong", "b_denied", "b_read", "b_wrong", "mode_right", "mode_wrong"], 0)
+deadline = time.monotonic() + seconds
+
+def thread_a():
+    while time.monotonic() < deadline:
+        counts["a_read" if readable() else "a_wrong"] += 1
+
+def thread_b():
+    round = 0
+    while time.monotonic() < deadline:
+        set_dac_caps(False)
+        counts["b_wrong" if readable() else "b_denied"] += 1
+        set_dac_caps(True)
+        counts["b_read" if readable() else "b_wrong"] += 1
+        mask = 0o077 if round % 2 else 0o022
+        os.umask(mask)
+        path = os.path.join(created, "file")
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        mode = os.fstat(fd).st_mode & 0o777
+        os.close(fd)
+        os.unlink(path)
+        counts["mode_right" if mode == 0o666 & ~mask else "mode_wrong"] += 1
+        round += 1
+
+threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(" ".join(f"{key}={value}" for key, value in counts.items()))
+"#);
+    let created_text = path_str(&created);
+    let command = python(&body, &[&file, &created_text, "2"]);
+    let launch = Launch::new(Identity::Invoker, &dir.path);
+    let counts = |output: &std::process::Output| -> std::collections::HashMap<String, u64> {
+        let text = stdout_text(output);
+        text.split_whitespace()
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(key, value)| (key.to_owned(), value.parse().unwrap_or(0)))
+            .collect()
+    };
+
+    let native = launch.native(&command);
+    eprintln!("natively: {}", stdout_text(&native));
+    let native_counts = counts(&native);
+    assert_eq!(native_counts.get("a_wrong"), Some(&0), "native run:\n{}", describe(&native));
+    assert_eq!(native_counts.get("b_wrong"), Some(&0), "native run:\n{}", describe(&native));
+    assert_eq!(native_counts.get("mode_wrong"), Some(&0), "native run:\n{}", describe(&native));
+
+    let tree = format!("{}/**", dir.path.display());
+    let policy = strings![
+        "-q",
+        "--deny-read",
+        format!("{}/**", denied.display()),
+        "--allow-modify",
+        tree
+    ];
+    let sandboxed = launch.sandboxed(&policy, &command);
+    eprintln!("under cordon: {}", stdout_text(&sandboxed));
+    let sandboxed_counts = counts(&sandboxed);
+    let count = |key: &str| sandboxed_counts.get(key).copied().unwrap_or(0);
+    assert_eq!(sandboxed.status.code(), Some(0), "{}", describe(&sandboxed));
+    assert!(count("a_read") >= 100, "thread A read too rarely: {}", describe(&sandboxed));
+    assert!(count("b_denied") >= 100, "thread B dropped its capabilities too rarely: {}", describe(&sandboxed));
+    assert!(count("b_read") >= 100, "thread B raised its capabilities too rarely: {}", describe(&sandboxed));
+    assert!(count("mode_right") >= 100, "thread B created too few files: {}", describe(&sandboxed));
+    assert_eq!(count("a_wrong"), 0, "thread A was served without its capabilities: {}", describe(&sandboxed));
+    assert_eq!(count("b_wrong"), 0, "thread B was served with the wrong capabilities: {}", describe(&sandboxed));
+    assert_eq!(count("mode_wrong"), 0, "a file was created with an old umask: {}", describe(&sandboxed));
 }

@@ -606,22 +606,23 @@ map_exec(file)
 print("denied mapped", flush=True)
 "#;
     for who in identities() {
+        // The files belong to the identity that runs the sandbox, so it may rename them.
+        let give_to = |path: &Path| {
+            if who == Identity::Unprivileged {
+                let (uid, gid) = common::user_ids().expect("test user exists");
+                std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to the test user");
+            }
+        };
         let dir = Scratch::new(who, "map-renamed");
         let ok = dir.join("ok");
         let denied_dir = dir.join("denied");
         for sub in [&ok, &denied_dir] {
             std::fs::create_dir(sub).expect("create directory");
-            if who == Identity::Unprivileged {
-                let (uid, gid) = common::user_ids().expect("test user exists");
-                std::os::unix::fs::chown(sub, Some(uid), Some(gid)).expect("chown directory");
-            }
+            give_to(sub);
         }
         let library = ok.join("lib.so");
         std::fs::copy("/bin/true", &library).expect("copy a binary");
-        if who == Identity::Unprivileged {
-            let (uid, gid) = common::user_ids().expect("test user exists");
-            std::os::unix::fs::chown(&library, Some(uid), Some(gid)).expect("chown library");
-        }
+        give_to(&library);
         let target = denied_dir.join("lib.so");
         let (library, target) = (library.display().to_string(), target.display().to_string());
         let tree = format!("{}/**", dir.path.display());

@@ -49,10 +49,10 @@ impl Caller {
         Caller::with_dir(tid, Arc::new(ProcHandles::open(tid)?))
     }
 
-    /// Like [`Caller::open`], reusing the thread's procfs handle from `dirs` and, unless the
-    /// call needs the umask, the credentials last read through it. A handle stays bound to the
-    /// task it was opened for, so a cached handle of a thread that has exited fails to read its
-    /// status or identity; the handle is then opened again.
+    /// Opens the caller like [`Caller::open`], reusing the thread's procfs handle from `dirs`
+    /// and, unless the call needs the umask, the credentials last read through it. A handle
+    /// stays bound to the task it was opened for. A kept handle of a thread that has exited
+    /// therefore fails to read the status or identity, and the handle is opened again.
     pub fn open_cached(tid: libc::pid_t, dirs: &ProcDirs, needs_umask: bool) -> io::Result<Caller> {
         if let Some(dir) = dirs.get(tid) {
             if !needs_umask {
@@ -116,14 +116,14 @@ impl Caller {
 pub struct ProcHandles {
     dir: OwnedFd,
     status: OwnedFd,
-    /// A pidfd of the thread (`PIDFD_THREAD`, Linux 6.9), opened with the directory so that
-    /// it refers to the same task; `None` where the kernel cannot open one.
+    /// A pidfd of the thread (`PIDFD_THREAD`, Linux 6.9), opened together with the directory,
+    /// so both refer to the same task. `None` when the kernel cannot open one.
     pidfd: Option<OwnedFd>,
     /// The identity last read from `status`, without the umask.
     known: Mutex<Option<Known>>,
 }
 
-/// What a thread's status said about it, kept between its calls.
+/// The identity read from a thread's status, kept between its calls.
 #[derive(Clone)]
 struct Known {
     tgid: libc::pid_t,
@@ -147,7 +147,7 @@ impl ProcHandles {
         Ok(ProcHandles { dir, status, pidfd, known: Mutex::new(None) })
     }
 
-    /// Returns the thread's pidfd, bound to the task like the other handles: the handles are
+    /// Returns the thread's pidfd, bound to the task like the other handles. The handles are
     /// opened before the notification is validated, so the validation proves that the tid
     /// named the calling thread when they were opened.
     pub fn pidfd(&self) -> io::Result<BorrowedFd<'_>> {
@@ -223,7 +223,7 @@ impl ProcDirs {
         }
     }
 
-    /// Forgets the identity remembered for `tid`, which is about to change its credentials
+    /// Drops the identity remembered for `tid`, which is about to change its credentials
     /// (a call of the setuid family, `setgroups` or `capset`, still blocked in the filter).
     /// A thread's credentials change only by its own calls, and the thread cannot make another
     /// call until this one returns, so no worker can remember the old identity again.

@@ -16,6 +16,7 @@ use cordon_sys::{fs, ptrace};
 
 use crate::caller::{self, Caller, Own};
 use crate::context::Context;
+use crate::known::KnownPaths;
 use crate::open::{hide_rule, judge, report};
 use crate::report::Outcome;
 use crate::resolve::{Failure, Options, Start, Target, Walk};
@@ -236,13 +237,14 @@ fn check_mappings(context: &Context, tid: libc::pid_t, syscall: &'static str) {
             continue;
         }
         checked.push((mapping.dev, mapping.inode));
-        if known_allowed_mapping(&mapping) {
+        if ALLOWED_MAPPINGS.contains(mapping.dev, mapping.inode, mapping.path) {
             continue;
         }
         if caller.is_none() {
             match Caller::open(tid) {
                 Ok(opened) => caller = Some(opened),
-                Err(_) => {
+                Err(error) => {
+                    tracing::warn!(tid, %error, "cannot open the caller's procfs entry to validate its mappings; killing the process");
                     kill_with_sharers(context, tid, cordon_sys::process::KCMP_VM);
                     return;
                 }
@@ -258,33 +260,9 @@ fn check_mappings(context: &Context, tid: libc::pid_t, syscall: &'static str) {
     }
 }
 
-/// Executable files whose mappings were named by a walk that reached the same device and inode
-/// and that the policy allows without a report, with the path text they were named by. A
-/// later mapping of the same file is allowed without a walk while `/proc/PID/maps` shows the
-/// same text: a rename of the file or of a directory above it changes the text. Audited files
-/// are not kept, so every check of them is logged.
-/// NOTE: a mount placed over a directory above the file leaves the text unchanged, as for the
-/// start directories of the resolver. Only a process outside the sandbox can mount.
-static ALLOWED_MAPPINGS: std::sync::Mutex<Option<HashMap<(u64, u64), Vec<u8>>>> = std::sync::Mutex::new(None);
-/// Files kept at most; the map is emptied when it is full.
-const MAX_ALLOWED_MAPPINGS: usize = 4096;
-
-fn known_allowed_mapping(mapping: &Mapping<'_>) -> bool {
-    let known = ALLOWED_MAPPINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    known.as_ref().and_then(|map| map.get(&(mapping.dev, mapping.inode))).is_some_and(|path| path == mapping.path)
-}
-
-fn remember_allowed_mapping(mapping: &Mapping<'_>) {
-    if mapping.path.ends_with(b" (deleted)") {
-        return;
-    }
-    let mut known = ALLOWED_MAPPINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let map = known.get_or_insert_with(HashMap::new);
-    if map.len() >= MAX_ALLOWED_MAPPINGS {
-        map.clear();
-    }
-    map.insert((mapping.dev, mapping.inode), mapping.path.to_vec());
-}
+/// Executable files that a mapping check named and the policy allowed without a report.
+/// Audited files are not kept, so that every check of them is logged.
+static ALLOWED_MAPPINGS: KnownPaths = KnownPaths::new(4096);
 
 /// One line of `/proc/PID/maps`.
 struct Mapping<'a> {
@@ -336,7 +314,7 @@ fn mapping_allowed(context: &Context, caller: &Caller, mapping: &Mapping<'_>, sy
     }
     let plain_allow = [Category::Read, Category::Exec].into_iter().all(|category| context.policy.decide(category, &path).action == cordon_policy::Action::Allow);
     if plain_allow && path == mapping.path {
-        remember_allowed_mapping(mapping);
+        ALLOWED_MAPPINGS.remember(mapping.dev, mapping.inode, mapping.path);
     }
     true
 }

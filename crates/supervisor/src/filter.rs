@@ -258,8 +258,8 @@ pub const FD_STAT_CALLS: &[i64] = &[libc::SYS_fstat, libc::SYS_fstatfs, libc::SY
 pub const FD_ATTR_CALLS: &[i64] = &[libc::SYS_ftruncate, libc::SYS_fchmod, libc::SYS_fchown, libc::SYS_fsetxattr, libc::SYS_fremovexattr];
 
 /// Calls that change a thread's uids, gids, groups or capabilities. With a tracer they are
-/// notified so that the supervisor forgets the identity it remembers for the thread before
-/// the call runs; the supervisor then lets the kernel perform them.
+/// notified, so the supervisor drops the identity it keeps for the thread before the call
+/// runs. The supervisor then lets the kernel perform them.
 pub const CREDENTIAL_CALLS: &[i64] = &[
     libc::SYS_setuid,
     libc::SYS_setgid,

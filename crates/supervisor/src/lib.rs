@@ -6,6 +6,7 @@ pub mod exec;
 pub mod filter;
 pub mod fscall;
 pub mod fsop;
+pub mod known;
 pub mod landlock;
 pub mod launch;
 pub mod members;

@@ -12,13 +12,13 @@ use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use cordon_policy::Policy;
 use cordon_sys::{fs, process};
 
 use crate::caller::Caller;
+use crate::known::KnownPaths;
 use crate::members::Members;
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
@@ -88,34 +88,9 @@ fn is_special_fs(kind: i64) -> bool {
     matches!(kind, PROC_SUPER_MAGIC | DEVPTS_SUPER_MAGIC)
 }
 
-/// Canonical paths of the directories that relative walks started from, by device and inode.
-/// An entry is made only after a walk from the root without symlinks reached the directory,
-/// outside procfs and devpts, with no hidden prefix. It is used only while the kernel's path of
-/// the directory is still the same text: a rename of the directory or of any directory above
-/// it changes that text, so the remembered walk would reach the same directory again.
-/// NOTE: a mount placed over a directory above it leaves the text as it was, while a new walk
-/// would enter the mount. Only a process outside the sandbox can mount, and the directory is
-/// then still named by its own path.
-static STARTS: Mutex<Option<HashMap<(u64, u64), Vec<u8>>>> = Mutex::new(None);
-/// Start directories remembered at most; the map is emptied when it is full.
-const MAX_STARTS: usize = 1024;
-
-fn known_start(stat: &libc::stat, text: &[u8]) -> bool {
-    let starts = STARTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    starts.as_ref().and_then(|map| map.get(&(stat.st_dev, stat.st_ino))).is_some_and(|path| path == text)
-}
-
-fn remember_start(stat: &libc::stat, path: &[u8]) {
-    if path.ends_with(b" (deleted)") {
-        return;
-    }
-    let mut starts = STARTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let map = starts.get_or_insert_with(HashMap::new);
-    if map.len() >= MAX_STARTS {
-        map.clear();
-    }
-    map.insert((stat.st_dev, stat.st_ino), path.to_vec());
-}
+/// Start directories of relative walks: entered after a one-step walk from the root, outside
+/// procfs and devpts and with no hidden prefix.
+static STARTS: KnownPaths = KnownPaths::new(1024);
 
 /// A directory fd on the walk's stack: one the walk opened, or the shared root.
 enum DirFd {
@@ -247,14 +222,14 @@ impl<'a> Walk<'a> {
         };
         let proc_dir = self.caller.proc_dir.as_fd();
         // A dirfd is taken with pidfd_getfd, which is cheaper than opening its magic link.
-        let taken = match start {
+        let duplicate = match start {
             Start::Fd(fd) => match self.caller.proc_dir.pidfd().and_then(|pidfd| process::pidfd_getfd(pidfd, fd)) {
                 Err(error) if error.raw_os_error() == Some(libc::EBADF) => return Err(Failure::Errno(libc::EBADF)),
-                taken => taken.ok(),
+                duplicate => duplicate.ok(),
             },
             Start::Cwd => None,
         };
-        let object = match taken {
+        let object = match duplicate {
             Some(object) => object,
             None => match fs::openat(proc_dir, &link, libc::O_PATH | libc::O_CLOEXEC, 0) {
                 Ok(object) => object,
@@ -271,7 +246,7 @@ impl<'a> Walk<'a> {
             Some(own_fds) => fs::readlinkat(own_fds.as_fd(), &to_cstring(object.as_raw_fd().to_string().as_bytes())?)?,
             None => fs::readlinkat(proc_dir, &link)?,
         };
-        if self.options.resolve == 0 && OWN_FDS.get().is_some() && known_start(&stat, &hint) {
+        if self.options.resolve == 0 && OWN_FDS.get().is_some() && STARTS.contains(stat.st_dev, stat.st_ino, &hint) {
             self.stack.truncate(1);
             self.path = hint;
             self.stack.push(Dir { fd: DirFd::Owned(object), detached: true, path_len: self.path.len(), proc: ProcState::Outside, dev: stat.st_dev, plain: true });
@@ -279,7 +254,7 @@ impl<'a> Walk<'a> {
         }
         if self.walk_fast(&hint, &stat)? {
             if OWN_FDS.get().is_some() {
-                remember_start(&stat, &hint);
+                STARTS.remember(stat.st_dev, stat.st_ino, &hint);
             }
             return Ok(());
         }
@@ -772,13 +747,13 @@ impl<'a> Walk<'a> {
         };
         let stat = fs::fstat(fd)?;
         let directory = stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
-        if directory && self.options.resolve == 0 && known_start(&stat, &text) {
+        if directory && self.options.resolve == 0 && STARTS.contains(stat.st_dev, stat.st_ino, &text) {
             return Ok(text);
         }
         let named = self.name_object(&text, &stat).or_else(|failure| unlinked_meanwhile(fd, failure))?;
         if directory && named == text && self.stack.last().is_some_and(|dir| dir.plain && dir.detached) {
             // Named by a one-step walk, as a start directory would be.
-            remember_start(&stat, &named);
+            STARTS.remember(stat.st_dev, stat.st_ino, &named);
         }
         Ok(named)
     }

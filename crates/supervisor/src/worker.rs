@@ -33,9 +33,9 @@ enum Handler {
     PidfdOpen,
     /// The other file-system calls: copy the arguments in, then emulate.
     Fs(FsDecoder),
-    /// A call that may change the caller's credentials: forget the identity remembered for
-    /// the thread, then let the kernel run the call (its arguments are registers and nothing
-    /// about them is checked).
+    /// A call that may change the caller's credentials: drop the identity kept for the
+    /// thread, then let the kernel run the call. Its arguments are registers, and nothing
+    /// about them is checked.
     Credentials,
 }
 
